@@ -1,0 +1,149 @@
+// The JSON-like value tree of an event. Storage is reused: clearing an Object or
+// overwriting a Value keeps the capacity of its strings and vectors, so a recycled
+// event holds the same shape of data without heap traffic.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sluice {
+
+// Nanoseconds since the Unix epoch, UTC. Logstash's Timestamp type.
+struct Timestamp {
+  int64_t nanos = 0;
+  static Timestamp now();
+  static Timestamp from_seconds(int64_t s, int64_t nanos = 0) { return {s * 1000000000LL + nanos}; }
+  int64_t seconds() const { return nanos >= 0 ? nanos / 1000000000LL : -((-nanos + 999999999LL) / 1000000000LL); }
+  int64_t subsec_nanos() const { return nanos - seconds() * 1000000000LL; }
+  bool operator==(const Timestamp&) const = default;
+  auto operator<=>(const Timestamp&) const = default;
+};
+
+enum class Type : uint8_t { Null, Bool, Int, Float, String, Timestamp, Array, Object };
+const char* type_name(Type t);
+
+class Object;
+class Value;
+using Array = std::vector<Value>;
+
+class Value {
+ public:
+  Value() = default;
+  Value(bool b) : type_(Type::Bool) { num_.b = b; }
+  Value(int v) : type_(Type::Int) { num_.i = v; }
+  Value(int64_t v) : type_(Type::Int) { num_.i = v; }
+  Value(double v) : type_(Type::Float) { num_.f = v; }
+  Value(std::string_view s) : type_(Type::String), str_(s) {}
+  Value(const char* s) : type_(Type::String), str_(s) {}
+  Value(std::string&& s) : type_(Type::String), str_(std::move(s)) {}
+  Value(Timestamp t) : type_(Type::Timestamp) { num_.ts = t.nanos; }
+  Value(Array a);
+  Value(Object o);
+
+  Value(const Value& o);
+  Value(Value&& o) noexcept = default;
+  Value& operator=(const Value& o);
+  Value& operator=(Value&& o) noexcept = default;
+  ~Value();
+
+  Type type() const { return type_; }
+  bool is_null() const { return type_ == Type::Null; }
+  bool is_bool() const { return type_ == Type::Bool; }
+  bool is_int() const { return type_ == Type::Int; }
+  bool is_float() const { return type_ == Type::Float; }
+  bool is_number() const { return type_ == Type::Int || type_ == Type::Float; }
+  bool is_string() const { return type_ == Type::String; }
+  bool is_timestamp() const { return type_ == Type::Timestamp; }
+  bool is_array() const { return type_ == Type::Array; }
+  bool is_object() const { return type_ == Type::Object; }
+
+  // Accessors; the caller checks the type first.
+  bool as_bool() const { return num_.b; }
+  int64_t as_int() const { return num_.i; }
+  double as_float() const { return num_.f; }
+  double as_number() const { return type_ == Type::Int ? double(num_.i) : num_.f; }
+  const std::string& as_string() const { return str_; }
+  Timestamp as_timestamp() const { return {num_.ts}; }
+  const Array& as_array() const { return *arr_; }
+  Array& as_array() { return *arr_; }
+  const Object& as_object() const { return *obj_; }
+  Object& as_object() { return *obj_; }
+
+  // Setters keep whatever storage the value already owns.
+  void set_null() { type_ = Type::Null; }
+  void set_bool(bool b) { type_ = Type::Bool; num_.b = b; }
+  void set_int(int64_t v) { type_ = Type::Int; num_.i = v; }
+  void set_float(double v) { type_ = Type::Float; num_.f = v; }
+  void set_timestamp(Timestamp t) { type_ = Type::Timestamp; num_.ts = t.nanos; }
+  void set_string(std::string_view s) { type_ = Type::String; str_.assign(s.data(), s.size()); }
+  std::string& make_string() { type_ = Type::String; str_.clear(); return str_; }  // empty, capacity kept
+  std::string& string_ref() { return str_; }  // for in-place edits of a String value
+  Array& make_array();    // empty array, capacity kept
+  Object& make_object();  // empty object, capacity kept
+
+  // Structural equality; Int and Float compare numerically (Logstash: 1 == 1.0).
+  bool operator==(const Value& o) const;
+
+  // Text of a scalar as Logstash's sprintf / to_s prints it (arrays joined by ",", objects as JSON).
+  void append_text(std::string& out) const;
+  std::string to_text() const { std::string s; append_text(s); return s; }
+
+ private:
+  Type type_ = Type::Null;
+  union {
+    bool b;
+    int64_t i;
+    double f;
+    int64_t ts;
+  } num_{};
+  std::string str_;
+  std::unique_ptr<Array> arr_;
+  std::unique_ptr<Object> obj_;
+};
+
+// Insertion-ordered map of fields. Events have few fields, so a linear scan over
+// a compact vector beats hashing. Removed and cleared entries keep their storage.
+class Object {
+ public:
+  struct Entry {
+    std::string key;
+    Value value;
+  };
+
+  Object() = default;
+  Object(const Object& o);
+  Object& operator=(const Object& o);
+  Object(Object&&) noexcept = default;
+  Object& operator=(Object&&) noexcept = default;
+
+  Value* find(std::string_view key);
+  const Value* find(std::string_view key) const;
+  bool contains(std::string_view key) const { return find(key) != nullptr; }
+  // Finds or inserts (as Null) the field.
+  Value& operator[](std::string_view key);
+  // Removes the field keeping the order of the others; returns false if absent.
+  bool erase(std::string_view key);
+  // Moves the field's value out (leaving it removed); nullptr-equivalent Null if absent.
+  bool take(std::string_view key, Value& out);
+  void clear() { size_ = 0; }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+
+  Entry* begin() { return entries_.data(); }
+  Entry* end() { return entries_.data() + size_; }
+  const Entry* begin() const { return entries_.data(); }
+  const Entry* end() const { return entries_.data() + size_; }
+
+  bool operator==(const Object& o) const;  // same keys and values, any order
+
+ private:
+  std::vector<Entry> entries_;
+  size_t size_ = 0;
+};
+
+inline Value::~Value() = default;
+
+}  // namespace sluice

@@ -1,0 +1,126 @@
+// The four plugin kinds and what the runtime gives them. A plugin file holds its schema,
+// its class and one registration (see registry.h), nothing else.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/event.h"
+#include "runtime/options.h"
+
+namespace sluice {
+
+class Codec;
+class PipelineBus;
+class Logger;
+struct PluginMetrics;
+
+// Settings of the pipeline a plugin runs in (pipelines.yml / sluice.yml / CLI).
+struct PipelineSettings {
+  std::string id = "main";
+  int workers = 0;                   // 0 = number of cores
+  int batch_size = 125;
+  int batch_delay_ms = 50;
+  std::string ordered = "auto";      // auto, true, false
+  std::string ecs_compatibility = "v8";  // disabled, v1, v8
+  size_t queue_max_events = 0;       // 0 = workers * batch_size * 4 (bounded in any case)
+  size_t queue_max_bytes = 64 << 20;
+  std::string path_data = "data";    // where sincedb files go by default
+};
+
+// What every plugin instance is given at construction.
+struct PluginContext {
+  std::string id;  // the `id` option, or a generated "<name>_<n>"
+  const PipelineSettings* settings = nullptr;
+  PipelineBus* bus = nullptr;  // pipeline-to-pipeline addresses (process wide)
+  PluginMetrics* metrics = nullptr;
+  // Builds a codec from a codec option value (plugin block); throws ConfigError.
+  std::unique_ptr<Codec> make_codec(const std::shared_ptr<config::PluginBlock>& block) const;
+};
+
+// Receives decoded events.
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  virtual void accept(Event* event) = 0;  // takes ownership
+};
+
+class Codec {
+ public:
+  virtual ~Codec() = default;
+  // Decodes a chunk of input bytes; streaming codecs (line, json_lines) keep a partial
+  // line until the next call or flush().
+  virtual void decode(std::string_view data, EventSink& sink) = 0;
+  // Decodes one already-framed unit (a line read by the file input, a datagram).
+  virtual void decode_unit(std::string_view unit, EventSink& sink) { decode(unit, sink); }
+  virtual void flush(EventSink& sink) { (void)sink; }
+  // Appends the encoded event (with its delimiter, if the codec has one) to out.
+  virtual void encode(const Event& event, std::string& out) = 0;
+  // A new instance with the same options (codecs keep per-stream state).
+  virtual std::unique_ptr<Codec> clone() const = 0;
+};
+
+// The input's side of the pipeline queue.
+class InputContext {
+ public:
+  virtual ~InputContext() = default;
+  virtual Event* new_event() = 0;  // empty, pooled
+  // Queues the event (applying the input's type/tags/add_field). Buffered: call flush()
+  // before blocking on I/O. May block while the queue is full (backpressure). Returns false
+  // once the pipeline is stopping; the event is then discarded (and its ack released).
+  virtual bool push(Event* event) = 0;
+  virtual void flush() = 0;
+  virtual bool stopping() const = 0;
+  // Waits up to ms for a stop request; returns true if stopping.
+  virtual bool wait_for_stop(int ms) = 0;
+};
+
+class Input {
+ public:
+  virtual ~Input() = default;
+  // Runs on its own thread until done (finite inputs) or until ctx.stopping().
+  virtual void run(InputContext& ctx) = 0;
+  // Asks a blocked run() to return soon (called from another thread).
+  virtual void stop() {}
+  // A finite input (generator, file in read mode with exit_after_read, stdin) lets
+  // the pipeline end when all its inputs are done.
+};
+
+// Where filters put events they create (clone, split); they go through the filters after this one.
+class FilterContext {
+ public:
+  virtual ~FilterContext() = default;
+  virtual Event* new_event() = 0;
+  virtual void emit(Event* event) = 0;
+};
+
+class Filter {
+ public:
+  virtual ~Filter() = default;
+  // Processes one event; returns true when it "matched", so the runtime applies the
+  // common add_field/add_tag/remove_field/remove_tag options (Logstash's filter_matched).
+  virtual bool filter(Event& event, FilterContext& ctx) = 0;
+  // Batch form for filters that gain from seeing a whole batch (pipelined lookups).
+  // The default calls filter() on each event that is not cancelled; `matched[i]` receives the result.
+  virtual void filter_batch(std::span<Event* const> events, std::vector<char>& matched, FilterContext& ctx);
+  // Called periodically and at shutdown (aggregate-like filters); may emit events.
+  virtual void flush(FilterContext& ctx, bool final) { (void)ctx; (void)final; }
+  virtual bool periodic_flush() const { return false; }
+};
+
+class Output {
+ public:
+  virtual ~Output() = default;
+  // Takes the events. When it returns, each event is either written or held by the output
+  // (it took AckHold::retain(event->ack_token()) and releases it once stored).
+  virtual void write(std::span<Event* const> events) = 0;
+  virtual void flush() {}  // periodic and at shutdown
+  virtual void close() {}
+  // Whether write() may be called from several workers at once; if not, the runtime serializes.
+  virtual bool thread_safe() const { return false; }
+};
+
+}  // namespace sluice
