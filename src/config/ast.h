@@ -23,12 +23,25 @@ struct ConfigValue {
   Kind kind = Kind::String;
   Position pos;
   std::string text;         // String (escapes resolved, ${VAR} substituted), Bareword, Number as written
+  // When `text` came from ${VAR} substitution: the string as written (with the ${VAR} form), which
+  // messages show instead of `text` so that substituted secrets never reach a message or log.
+  std::string written;
+  const std::string& display() const { return written.empty() ? text : written; }
   double number = 0;        // Number
   bool is_integer = false;  // Number without fraction or exponent
   bool boolean = false;     // Boolean
   std::vector<ConfigValue> items;                             // Array
   std::vector<std::pair<ConfigValue, ConfigValue>> entries;   // Hash, in order written
   std::shared_ptr<PluginBlock> plugin;                        // Plugin
+
+  // Defined out of line: `entries` holds pairs of this very type, which clang with libstdc++
+  // cannot instantiate while the class is still incomplete.
+  ConfigValue();
+  ConfigValue(const ConfigValue&);
+  ConfigValue(ConfigValue&&) noexcept;
+  ConfigValue& operator=(const ConfigValue&);
+  ConfigValue& operator=(ConfigValue&&) noexcept;
+  ~ConfigValue();
 };
 
 struct Attribute {
@@ -56,8 +69,10 @@ struct Expr {
     Eq, Ne, Lt, Gt, Le, Ge,
     Match, NotMatch,  // =~ !~
     In, NotIn,
-    Truthy,     // bare value used as a condition
+    Truthy,     // bare value used as a condition: children[0] is the value (FieldRef, String, ...)
   };
+  // Operators have two children (left, right); Not and Truthy one; Array its items.
+  // `and`/`nand` bind tighter than `or`/`xor`; each level is left-associative.
   Kind kind = Kind::Truthy;
   Position pos;
   std::string text;  // FieldRef text, String value, Number as written, Regex source

@@ -26,6 +26,13 @@ class ConfigError : public std::runtime_error {
 // is an error at its position. Throws ConfigError.
 PipelineConfig parse_config(std::string_view text, const std::string& file_name);
 
+struct ParseOptions {
+  // Logstash's config.support_escapes: \\ \" \' \n \r \t in quoted strings. When false (the
+  // default), backslashes are literal except \" inside "..." and \' inside '...'.
+  bool support_escapes = false;
+};
+PipelineConfig parse_config(std::string_view text, const std::string& file_name, const ParseOptions& options);
+
 // Appends `more`'s sections to `into` (several files make one pipeline, as in Logstash).
 void append_config(PipelineConfig& into, PipelineConfig&& more);
 
@@ -35,5 +42,6 @@ std::vector<std::string> expand_config_paths(const std::string& path_or_glob);
 
 // Reads and parses all files of a path.config value, joined in lexical order.
 PipelineConfig load_config_path(const std::string& path_or_glob);
+PipelineConfig load_config_path(const std::string& path_or_glob, const ParseOptions& options);
 
 }  // namespace sluice::config

@@ -64,4 +64,10 @@ class Event {
   bool cancelled_ = false;
 };
 
+// Makes `fields` (a decoded JSON object) the event's fields, as Logstash's Event(Map) does:
+// `@metadata` (a hash) moves into metadata(), `@timestamp` becomes a Timestamp (now() when
+// absent; unparseable: tag `_timestampparsefailure`, original kept in `_@timestamp`), and
+// `@version` defaults to "1". `fields` receives the event's previous (cleared) storage.
+void adopt_fields(Event& event, Object& fields);
+
 }  // namespace sluice

@@ -16,7 +16,7 @@ class TimeFormat;
 
 class Template {
  public:
-  Template() = default;
+  Template();  // defined out of line: Part is complete only in sprintf.cpp
   // Never fails: text that is not a valid reference is kept literally, as Logstash does.
   explicit Template(std::string_view text);
   Template(const Template&);

@@ -146,4 +146,10 @@ class Object {
 
 inline Value::~Value() = default;
 
+// Float text in the two forms Logstash shows: Java's Double.toString (sprintf, 1.0E7) and
+// Ruby's Float#to_s (Ruby-side to_s such as mutate's convert, 10000000.0). Both print the
+// shortest digits that read back as the same double, and always a fraction ("1.0").
+void append_float_java(std::string& out, double value);
+void append_float_ruby(std::string& out, double value);
+
 }  // namespace sluice

@@ -40,6 +40,10 @@ struct PipelineMetrics {
   uint64_t queue_max_events = 0, queue_max_bytes = 0;
   int64_t started_at_millis = 0;
   std::atomic<uint64_t> reloads_successes{0}, reloads_failures{0};
+  // Events whose `if` condition failed to evaluate (e.g. a number compared with a string): the
+  // condition counted as false for them and they got the tag `_conditional_evaluation_error`.
+  std::atomic<uint64_t> conditional_errors{0};
+  std::atomic<uint64_t> plugin_errors{0};  // exceptions thrown by filters/outputs (logged)
   std::vector<std::unique_ptr<PluginMetrics>> plugins;  // fixed once the pipeline is built
   PluginMetrics* add_plugin(std::string id, std::string name, std::string kind);
 };

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "config/ast.h"
+#include "config/parser.h"
 #include "runtime/schema.h"
 
 namespace sluice {
@@ -25,6 +26,10 @@ class Options {
   // Validates `block` against schema + common options; throws config::ConfigError naming the
   // position, the plugin and what was expected (unknown option: "did you mean `x`?").
   static Options validate(const config::PluginBlock& block, const PluginSchema& schema);
+  // The same, but appends every problem to `errors` instead of throwing (for `-t`, which reports
+  // all of them). The returned Options holds what could be validated.
+  static Options validate_all(const config::PluginBlock& block, const PluginSchema& schema,
+                              std::vector<config::ConfigError>& errors);
 
   bool has(const std::string& name) const;  // set explicitly in the config
   const config::ConfigValue* raw(const std::string& name) const;  // value or default, or nullptr

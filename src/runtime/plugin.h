@@ -37,6 +37,10 @@ struct PluginContext {
   const PipelineSettings* settings = nullptr;
   PipelineBus* bus = nullptr;  // pipeline-to-pipeline addresses (process wide)
   PluginMetrics* metrics = nullptr;
+  // Becomes true once the pipeline was asked to stop (set by the runtime; never null while the
+  // pipeline exists). Lets a plugin blocked on something outside (a retry loop, a missing
+  // pipeline address) give up in bounded time.
+  const std::atomic<bool>* pipeline_stopping = nullptr;
   // Builds a codec from a codec option value (plugin block); throws ConfigError.
   std::unique_ptr<Codec> make_codec(const std::shared_ptr<config::PluginBlock>& block) const;
 };
@@ -70,7 +74,8 @@ class InputContext {
   virtual Event* new_event() = 0;  // empty, pooled
   // Queues the event (applying the input's type/tags/add_field). Buffered: call flush()
   // before blocking on I/O. May block while the queue is full (backpressure). Returns false
-  // once the pipeline is stopping; the event is then discarded (and its ack released).
+  // once the pipeline is stopping: the event is still queued and processed, but the input
+  // should return from run() soon. Not thread-safe: one thread (or a mutex) per context.
   virtual bool push(Event* event) = 0;
   virtual void flush() = 0;
   virtual bool stopping() const = 0;
@@ -90,6 +95,9 @@ class Input {
 };
 
 // Where filters put events they create (clone, split); they go through the filters after this one.
+// The runtime applies the emitting filter's add_field/add_tag/remove_field/remove_tag to every
+// emitted event (Logstash's clone and split call filter_matched on each new event), and places
+// them after the events of the current batch.
 class FilterContext {
  public:
   virtual ~FilterContext() = default;
@@ -97,6 +105,9 @@ class FilterContext {
   virtual void emit(Event* event) = 0;
 };
 
+// One instance per pipeline, shared by all its workers: filter(), filter_batch() and flush()
+// may run concurrently from several threads, so implementations must be thread-safe (keep
+// per-call state on the stack or in thread_local storage; guard shared state).
 class Filter {
  public:
   virtual ~Filter() = default;

@@ -1,0 +1,327 @@
+// Value and Object: the event's JSON-like tree, with storage kept across reuse.
+#include "core/value.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "core/json.h"
+#include "core/time_format.h"
+
+namespace sluice {
+
+Timestamp Timestamp::now() {
+  auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
+  return {std::chrono::duration_cast<std::chrono::nanoseconds>(since_epoch).count()};
+}
+
+const char* type_name(Type t) {
+  switch (t) {
+    case Type::Null: return "null";
+    case Type::Bool: return "boolean";
+    case Type::Int: return "integer";
+    case Type::Float: return "float";
+    case Type::String: return "string";
+    case Type::Timestamp: return "timestamp";
+    case Type::Array: return "array";
+    case Type::Object: return "hash";
+  }
+  return "unknown";
+}
+
+namespace {
+
+// True when `target` lives somewhere inside the live content of `root` (not root itself).
+// Needed because assigning a container from one of its own descendants would free the
+// source while it is being copied.
+bool subtree_holds(const Value& root, const Value* target) {
+  if (root.is_array()) {
+    for (const Value& item : root.as_array()) {
+      if (&item == target || subtree_holds(item, target)) return true;
+    }
+  } else if (root.is_object()) {
+    for (const Object::Entry& entry : root.as_object()) {
+      if (&entry.value == target || subtree_holds(entry.value, target)) return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+namespace {
+
+// Shortest round-trip decimal digits (fmt's Dragonbox) of a finite non-zero value:
+// |value| = 0.DIGITS * 10^decpt. Fixed-size, so formatting floats never allocates.
+struct Digits {
+  char text[32];
+  int length = 0;
+  int decpt = 0;
+};
+
+Digits shortest_digits(double value) {
+  char buf[64];
+  char* end = fmt::format_to(buf, "{}", std::fabs(value));
+  Digits d;
+  const char* p = buf;
+  int exponent = 0;
+  const char* e = std::find(buf, end, 'e');
+  if (e != end) exponent = std::atoi(e + 1);
+  int integer_digits = 0;
+  bool after_point = false;
+  for (; p < e; ++p) {
+    if (*p == '.') {
+      after_point = true;
+      continue;
+    }
+    if (!after_point) ++integer_digits;
+    if (d.length < int(sizeof d.text)) d.text[d.length++] = *p;
+  }
+  d.decpt = integer_digits + exponent;
+  int leading = 0;
+  while (leading < d.length - 1 && d.text[leading] == '0') ++leading;
+  if (leading > 0) {
+    std::memmove(d.text, d.text + leading, size_t(d.length - leading));
+    d.length -= leading;
+    d.decpt -= leading;
+  }
+  while (d.length > 1 && d.text[d.length - 1] == '0') --d.length;
+  return d;
+}
+
+// Writes DIGITS with the point after `decpt` digits (decpt may be <= 0 or past the end).
+void append_fixed(std::string& out, const Digits& d) {
+  if (d.decpt <= 0) {
+    out += "0.";
+    out.append(size_t(-d.decpt), '0');
+    out.append(d.text, size_t(d.length));
+  } else if (d.length <= d.decpt) {
+    out.append(d.text, size_t(d.length));
+    out.append(size_t(d.decpt - d.length), '0');
+    out += ".0";
+  } else {
+    out.append(d.text, size_t(d.decpt));
+    out.push_back('.');
+    out.append(d.text + d.decpt, size_t(d.length - d.decpt));
+  }
+}
+
+void append_mantissa(std::string& out, const Digits& d) {
+  out.push_back(d.text[0]);
+  out.push_back('.');
+  if (d.length > 1) out.append(d.text + 1, size_t(d.length - 1));
+  else out.push_back('0');
+}
+
+}  // namespace
+
+void append_float_ruby(std::string& out, double value) {
+  if (std::isnan(value)) { out += "NaN"; return; }
+  if (std::isinf(value)) { out += value < 0 ? "-Infinity" : "Infinity"; return; }
+  if (value == 0) { out += std::signbit(value) ? "-0.0" : "0.0"; return; }
+  const Digits d = shortest_digits(value);
+  if (value < 0) out.push_back('-');
+  if (d.decpt > -4 && d.decpt <= 16) {
+    append_fixed(out, d);
+  } else {
+    append_mantissa(out, d);
+    char exp_buf[16];
+    std::snprintf(exp_buf, sizeof exp_buf, "e%+03d", d.decpt - 1);
+    out += exp_buf;
+  }
+}
+
+void append_float_java(std::string& out, double value) {
+  if (std::isnan(value)) { out += "NaN"; return; }
+  if (std::isinf(value)) { out += value < 0 ? "-Infinity" : "Infinity"; return; }
+  if (value == 0) { out += std::signbit(value) ? "-0.0" : "0.0"; return; }
+  const Digits d = shortest_digits(value);
+  if (value < 0) out.push_back('-');
+  const double magnitude = std::fabs(value);
+  if (magnitude >= 1e-3 && magnitude < 1e7) {
+    append_fixed(out, d);
+  } else {
+    append_mantissa(out, d);
+    out.push_back('E');
+    char exp_buf[16];
+    int n = std::snprintf(exp_buf, sizeof exp_buf, "%d", d.decpt - 1);
+    out.append(exp_buf, size_t(n));
+  }
+}
+
+Value::Value(Array a) : type_(Type::Array), arr_(std::make_unique<Array>(std::move(a))) {}
+Value::Value(Object o) : type_(Type::Object), obj_(std::make_unique<Object>(std::move(o))) {}
+
+Value::Value(const Value& o) : type_(o.type_), num_(o.num_) {
+  switch (o.type_) {
+    case Type::String: str_ = o.str_; break;
+    case Type::Array: arr_ = std::make_unique<Array>(*o.arr_); break;
+    case Type::Object: obj_ = std::make_unique<Object>(*o.obj_); break;
+    default: break;
+  }
+}
+
+Value& Value::operator=(const Value& o) {
+  if (this == &o) return *this;
+  switch (o.type_) {
+    case Type::String:
+      // Scalars never free this value's containers, so aliasing is harmless here.
+      str_.assign(o.str_);
+      break;
+    case Type::Array:
+      if (subtree_holds(*this, &o)) {
+        Value copy(o);
+        *this = std::move(copy);
+        return *this;
+      }
+      if (arr_) *arr_ = *o.arr_;
+      else arr_ = std::make_unique<Array>(*o.arr_);
+      break;
+    case Type::Object:
+      if (subtree_holds(*this, &o)) {
+        Value copy(o);
+        *this = std::move(copy);
+        return *this;
+      }
+      if (obj_) *obj_ = *o.obj_;
+      else obj_ = std::make_unique<Object>(*o.obj_);
+      break;
+    default:
+      break;
+  }
+  type_ = o.type_;
+  num_ = o.num_;
+  return *this;
+}
+
+Array& Value::make_array() {
+  type_ = Type::Array;
+  if (arr_) arr_->clear();
+  else arr_ = std::make_unique<Array>();
+  return *arr_;
+}
+
+Object& Value::make_object() {
+  type_ = Type::Object;
+  if (obj_) obj_->clear();
+  else obj_ = std::make_unique<Object>();
+  return *obj_;
+}
+
+bool Value::operator==(const Value& o) const {
+  if (is_number() && o.is_number()) {
+    if (type_ == Type::Int && o.type_ == Type::Int) return num_.i == o.num_.i;
+    return as_number() == o.as_number();
+  }
+  if (type_ != o.type_) return false;
+  switch (type_) {
+    case Type::Null: return true;
+    case Type::Bool: return num_.b == o.num_.b;
+    case Type::String: return str_ == o.str_;
+    case Type::Timestamp: return num_.ts == o.num_.ts;
+    case Type::Array: return *arr_ == *o.arr_;
+    case Type::Object: return *obj_ == *o.obj_;
+    default: return false;
+  }
+}
+
+void Value::append_text(std::string& out) const {
+  switch (type_) {
+    case Type::Null: break;
+    case Type::Bool: out += num_.b ? "true" : "false"; break;
+    case Type::Int: {
+      char buf[24];
+      int n = std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(num_.i));
+      out.append(buf, size_t(n));
+      break;
+    }
+    case Type::Float: append_float_java(out, num_.f); break;  // as Logstash's sprintf (Java) prints it
+    case Type::String: out += str_; break;
+    case Type::Timestamp: format_iso8601(as_timestamp(), out); break;
+    case Type::Array: {
+      bool first = true;
+      for (const Value& item : *arr_) {
+        if (!first) out.push_back(',');
+        first = false;
+        // Logstash joins arrays with ","; nested containers print as JSON.
+        if (item.is_object() || item.is_array()) json_append_value(out, item);
+        else item.append_text(out);
+      }
+      break;
+    }
+    case Type::Object: json_append_value(out, *this); break;
+  }
+}
+
+// ---- Object ----
+
+Object::Object(const Object& o) : entries_(o.begin(), o.end()), size_(o.size_) {}
+
+Object& Object::operator=(const Object& o) {
+  if (this == &o) return *this;
+  if (entries_.size() < o.size_) entries_.resize(o.size_);
+  for (size_t i = 0; i < o.size_; ++i) {
+    entries_[i].key.assign(o.entries_[i].key);
+    entries_[i].value = o.entries_[i].value;
+  }
+  size_ = o.size_;
+  return *this;
+}
+
+Value* Object::find(std::string_view key) {
+  for (size_t i = 0; i < size_; ++i) {
+    const std::string& k = entries_[i].key;
+    if (k.size() == key.size() && std::memcmp(k.data(), key.data(), key.size()) == 0) return &entries_[i].value;
+  }
+  return nullptr;
+}
+
+const Value* Object::find(std::string_view key) const { return const_cast<Object*>(this)->find(key); }
+
+Value& Object::operator[](std::string_view key) {
+  if (Value* found = find(key)) return *found;
+  if (size_ == entries_.size()) entries_.emplace_back();
+  Entry& entry = entries_[size_++];
+  entry.key.assign(key.data(), key.size());
+  entry.value.set_null();
+  return entry.value;
+}
+
+bool Object::erase(std::string_view key) {
+  for (size_t index = 0; index < size_; ++index) {
+    const std::string& k = entries_[index].key;
+    if (k.size() != key.size() || std::memcmp(k.data(), key.data(), key.size()) != 0) continue;
+    // Rotate the removed entry past the live ones: order kept, its storage kept for reuse.
+    std::rotate(entries_.begin() + long(index), entries_.begin() + long(index) + 1,
+                entries_.begin() + long(size_));
+    --size_;
+    return true;
+  }
+  return false;
+}
+
+bool Object::take(std::string_view key, Value& out) {
+  Value* found = find(key);
+  if (!found) {
+    out.set_null();
+    return false;
+  }
+  std::swap(out, *found);
+  erase(key);
+  return true;
+}
+
+bool Object::operator==(const Object& o) const {
+  if (size_ != o.size_) return false;
+  for (const Entry& entry : *this) {
+    const Value* other = o.find(entry.key);
+    if (!other || !(*other == entry.value)) return false;
+  }
+  return true;
+}
+
+}  // namespace sluice

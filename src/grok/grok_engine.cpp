@@ -1,0 +1,259 @@
+#include "grok/grok_engine.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <optional>
+
+namespace sluice::grok {
+
+// Where one capture's values go: the field (with `target` applied), and whether it is
+// listed in `overwrite`.
+struct CaptureSink {
+  FieldRef ref;
+  bool overwrite = false;
+  CaptureType type = CaptureType::String;
+  std::vector<uint32_t> groups;
+};
+
+struct CompiledExpression {
+  std::unique_ptr<GrokPattern> pattern;
+  std::vector<CaptureSink> sinks;
+};
+
+struct GrokEngine::FieldPatterns {
+  std::string field;
+  FieldRef ref;
+  std::vector<CompiledExpression> expressions;
+  std::unique_ptr<Prefilter> prefilter;
+  // The pre-filter pays off only when failing patterns are costlier than one Hyperscan scan
+  // (many patterns, unanchored, long lines). Both ways give the same result, so a sample of
+  // events is timed each way and the cheaper one is used (moving averages, in ns).
+  mutable std::atomic<uint64_t> cost_with_prefilter{0};
+  mutable std::atomic<uint64_t> cost_without_prefilter{0};
+  mutable std::atomic<bool> use_prefilter{true};
+};
+
+namespace {
+
+std::string bracketed(const std::string& name) {
+  if (!name.empty() && name.front() == '[') return name;
+  return "[" + name + "]";
+}
+
+// Reused per thread: the subject is copied out of the event, because captures may write
+// into the very field being matched.
+thread_local std::string tls_subject;
+thread_local std::vector<unsigned char> tls_candidates;
+
+void value_text(const Value* v, std::string& out) {
+  out.clear();
+  if (v && !v->is_null()) v->append_text(out);
+}
+
+}  // namespace
+
+GrokEngine::GrokEngine(const GrokSettings& settings) : settings_(settings) {
+  timeout_nanos_ = settings.timeout_millis > 0 ? settings.timeout_millis * 1'000'000 : 0;
+  PatternLibrary library;
+  if (settings.builtin_patterns) library.merge(PatternLibrary::builtin(settings.ecs_compatibility));
+  for (const auto& dir : settings.patterns_dir) library.add_dir(dir, settings.patterns_files_glob);
+  for (const auto& [name, regex] : settings.pattern_definitions) library.add(name, regex);
+
+  std::optional<FieldRef> target;
+  if (!settings.target.empty()) {
+    std::string err;
+    target = FieldRef::parse(settings.target, &err);
+    if (!target) throw GrokError(fmt::format("invalid target `{}`: {}", settings.target, err));
+  }
+
+  for (const auto& [field, patterns] : settings.match) {
+    auto fp = std::make_unique<FieldPatterns>();
+    fp->field = field;
+    std::string err;
+    auto ref = FieldRef::parse(field, &err);
+    if (!ref) throw GrokError(fmt::format("invalid field reference `{}` in match: {}", field, err));
+    fp->ref = std::move(*ref);
+    for (size_t i = 0; i < patterns.size(); ++i) {
+      CompiledExpression ce;
+      try {
+        ce.pattern = std::make_unique<GrokPattern>(patterns[i], library, settings.named_captures_only);
+      } catch (const GrokError& e) {
+        throw GrokError(fmt::format("match `{}` pattern #{}: {}", field, i + 1, e.what()));
+      }
+      for (const Capture& c : ce.pattern->captures()) {
+        CaptureSink sink;
+        sink.type = c.type;
+        sink.groups = c.groups;
+        sink.overwrite = std::find(settings.overwrite.begin(), settings.overwrite.end(), c.field) !=
+                         settings.overwrite.end();
+        if (target) {
+          std::string text = bracketed(settings.target) + bracketed(c.field);
+          auto combined = FieldRef::parse(text, &err);
+          if (!combined) throw GrokError(fmt::format("invalid capture field `{}`: {}", text, err));
+          sink.ref = std::move(*combined);
+        } else {
+          sink.ref = c.ref;
+        }
+        ce.sinks.push_back(std::move(sink));
+      }
+      fp->expressions.push_back(std::move(ce));
+    }
+    if (settings.prefilter && fp->expressions.size() >= 2) {
+      std::vector<std::string> regexes;
+      for (const auto& ce : fp->expressions) regexes.push_back(ce.pattern->translated().pcre);
+      fp->prefilter = Prefilter::build(regexes);
+    }
+    fields_.push_back(std::move(fp));
+  }
+}
+
+GrokEngine::~GrokEngine() = default;
+
+size_t GrokEngine::prefiltered_count(size_t index) const {
+  const auto& f = *fields_.at(index);
+  return f.prefilter ? f.prefilter->size() - f.prefilter->rejected() : 0;
+}
+
+void GrokEngine::apply_captures(const CompiledExpression& expr, std::string_view subject, pcre2_match_data* data,
+                                Event& event) const {
+  const bool keep_empty = settings_.keep_empty_captures;
+  for (const CaptureSink& sink : expr.sinks) {
+    for (uint32_t g : sink.groups) {
+      std::string_view text;
+      bool present = GrokPattern::group(data, subject, g, text);
+      if (!keep_empty && (!present || (sink.type == CaptureType::String && text.empty()))) continue;
+      auto assign = [&](Value& v) {
+        if (!present) v.set_null();
+        else if (sink.type == CaptureType::Int) v.set_int(ruby_to_i(text));
+        else if (sink.type == CaptureType::Float) v.set_float(ruby_to_f(text));
+        else v.set_string(text);
+      };
+      if (sink.overwrite) {
+        assign(event.put(sink.ref));
+        continue;
+      }
+      Value* existing = event.get(sink.ref);
+      if (!existing || existing->is_null()) {
+        assign(existing ? *existing : event.put(sink.ref));
+      } else if (existing->is_array()) {
+        existing->as_array().emplace_back();
+        assign(existing->as_array().back());
+      } else if (existing->is_string()) {
+        // Not overwriting: a second value makes the field an array.
+        Value first(std::move(*existing));
+        Array& arr = existing->make_array();
+        arr.push_back(std::move(first));
+        arr.emplace_back();
+        assign(arr.back());
+      }
+      // Any other type (number, boolean, object) is left as it was, as Logstash does.
+    }
+  }
+}
+
+GrokEngine::Attempt GrokEngine::match_field(const FieldPatterns& f, std::string_view subject, Event& event,
+                                            MatchBudget& budget) const {
+  if (!f.prefilter) return try_patterns(f, nullptr, subject, event, budget);
+  thread_local uint32_t tick = 0;
+  ++tick;
+  if ((tick & 127) != 0) {
+    if (f.use_prefilter.load(std::memory_order_relaxed)) {
+      f.prefilter->scan(subject, tls_candidates);
+      return try_patterns(f, &tls_candidates, subject, event, budget);
+    }
+    return try_patterns(f, nullptr, subject, event, budget);
+  }
+  // A sampled event, timed; samples alternate between the two ways.
+  bool with = (tick >> 7) & 1;
+  auto t0 = std::chrono::steady_clock::now();
+  Attempt a;
+  if (with) {
+    f.prefilter->scan(subject, tls_candidates);
+    a = try_patterns(f, &tls_candidates, subject, event, budget);
+  } else {
+    a = try_patterns(f, nullptr, subject, event, budget);
+  }
+  uint64_t ns = uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count());
+  auto& cost = with ? f.cost_with_prefilter : f.cost_without_prefilter;
+  uint64_t old = cost.load(std::memory_order_relaxed);
+  cost.store(old == 0 ? ns : old - old / 8 + ns / 8, std::memory_order_relaxed);
+  uint64_t cw = f.cost_with_prefilter.load(std::memory_order_relaxed);
+  uint64_t cwo = f.cost_without_prefilter.load(std::memory_order_relaxed);
+  if (cw && cwo) f.use_prefilter.store(cw <= cwo, std::memory_order_relaxed);
+  return a;
+}
+
+GrokEngine::Attempt GrokEngine::try_patterns(const FieldPatterns& f, const std::vector<unsigned char>* candidates,
+                                             std::string_view subject, Event& event, MatchBudget& budget) const {
+  MatchScratch& scratch = MatchScratch::for_this_thread();
+  // As in Logstash, the result is that of the last pattern tried (it matters only with
+  // break_on_match => false).
+  bool matched = false;
+  for (size_t i = 0; i < f.expressions.size(); ++i) {
+    if (candidates && !(*candidates)[i]) {
+      matched = false;
+      continue;
+    }
+    const CompiledExpression& ce = f.expressions[i];
+    if (timeout_nanos_ && !settings_.timeout_per_event) budget.start = std::chrono::steady_clock::now();
+    MatchStatus st = ce.pattern->match(subject, scratch, budget);
+    if (st == MatchStatus::Timeout) {
+      spdlog::warn("grok: timeout executing pattern `{}` against field `{}` (timeout_millis {})",
+                   ce.pattern->expression(), f.field, settings_.timeout_millis);
+      return Attempt::Timeout;
+    }
+    matched = st == MatchStatus::Match;
+    if (matched) {
+      apply_captures(ce, subject, scratch.data(ce.pattern->group_count()), event);
+      if (settings_.break_on_match) break;
+    }
+  }
+  return matched ? Attempt::Match : Attempt::NoMatch;
+}
+
+GrokResult GrokEngine::process(Event& event) const {
+  MatchBudget budget;
+  budget.timeout_nanos = timeout_nanos_;
+  if (timeout_nanos_) budget.start = std::chrono::steady_clock::now();
+  bool matched = false;
+  for (const auto& fp : fields_) {
+    const FieldPatterns& f = *fp;
+    bool success = false;
+    const Value* input = event.get(f.ref);
+    if (input && input->is_array()) {
+      size_t n = input->as_array().size();
+      for (size_t i = 0; i < n; ++i) {
+        // Re-read each time: captures may have changed the event.
+        const Value* arr = event.get(f.ref);
+        if (!arr || !arr->is_array() || i >= arr->as_array().size()) break;
+        value_text(&arr->as_array()[i], tls_subject);
+        std::string subject = tls_subject;  // nested use of tls_subject is not possible here
+        Attempt a = match_field(f, subject, event, budget);
+        if (a == Attempt::Timeout) {
+          if (!settings_.tag_on_timeout.empty()) event.add_tag(settings_.tag_on_timeout);
+          return GrokResult::TimedOut;
+        }
+        success |= a == Attempt::Match;
+      }
+    } else {
+      value_text(input, tls_subject);
+      Attempt a = match_field(f, tls_subject, event, budget);
+      if (a == Attempt::Timeout) {
+        if (!settings_.tag_on_timeout.empty()) event.add_tag(settings_.tag_on_timeout);
+        return GrokResult::TimedOut;
+      }
+      success = a == Attempt::Match;
+    }
+    if (success) {
+      matched = true;
+      if (settings_.break_on_match) break;
+    }
+  }
+  if (matched) return GrokResult::Matched;
+  for (const auto& tag : settings_.tag_on_failure) event.add_tag(tag);
+  return GrokResult::Failed;
+}
+
+}  // namespace sluice::grok

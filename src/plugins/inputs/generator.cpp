@@ -1,0 +1,273 @@
+// The `generator` input: emits `message` (or each of `lines` in turn) `count` times, as Logstash's
+// generator does, with `host` and `sequence` fields. Built for throughput tests, so the hot loop
+// reuses pooled events, copies fields into their kept storage and pushes in groups.
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/event_pool.h"
+#include "core/field_ref.h"
+#include "runtime/logging.h"
+#include "runtime/registry.h"
+
+namespace sluice {
+
+namespace {
+
+constexpr size_t kGroupSize = 64;  // events made between two timestamps / queue hand-overs
+
+std::string local_host_name() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0) return "localhost";
+  return name;
+}
+
+// Copies `from` into `to` reusing the storage `to` already owns (no allocation once warm).
+void assign_value(Value& to, const Value& from) {
+  switch (from.type()) {
+    case Type::Null: to.set_null(); break;
+    case Type::Bool: to.set_bool(from.as_bool()); break;
+    case Type::Int: to.set_int(from.as_int()); break;
+    case Type::Float: to.set_float(from.as_float()); break;
+    case Type::String: to.set_string(from.as_string()); break;
+    case Type::Timestamp: to.set_timestamp(from.as_timestamp()); break;
+    case Type::Array: {
+      Array& items = to.make_array();
+      for (const Value& item : from.as_array()) assign_value(items.emplace_back(), item);
+      break;
+    }
+    case Type::Object: {
+      Object& object = to.make_object();
+      for (const Object::Entry& entry : from.as_object()) assign_value(object[entry.key], entry.value);
+      break;
+    }
+  }
+}
+
+// Collects what a codec decodes.
+class CollectSink final : public EventSink {
+ public:
+  void accept(Event* event) override { events.push_back(event); }
+  std::vector<Event*> events;
+};
+
+// Pushes through one InputContext from several generator threads (`threads` > 1).
+class SharedPush {
+ public:
+  explicit SharedPush(InputContext& ctx) : ctx_(ctx) {}
+  // Hands over a group; false once the pipeline is stopping.
+  bool push_group(std::vector<Event*>& group) {
+    std::lock_guard lock(mutex_);
+    bool ok = true;
+    for (Event* e : group) ok = ctx_.push(e) && ok;
+    ctx_.flush();
+    group.clear();
+    return ok;
+  }
+
+ private:
+  InputContext& ctx_;
+  std::mutex mutex_;
+};
+
+class GeneratorInput final : public Input {
+ public:
+  GeneratorInput(const Options& options, PluginContext& ctx) {
+    count_ = std::max<int64_t>(0, options.get_int("count"));
+    message_ = options.get_string("message");
+    has_lines_ = options.has("lines");
+    if (has_lines_) lines_ = options.get_string_array("lines");
+    threads_ = int(std::clamp<int64_t>(options.get_int("threads"), 1, 256));
+    std::string ecs = options.has("ecs_compatibility") ? options.get_string("ecs_compatibility")
+                                                       : (ctx.settings ? ctx.settings->ecs_compatibility : "v8");
+    bool use_ecs = ecs != "disabled";
+    host_ref_ = FieldRef::of(use_ecs ? "[host][name]" : "host");
+    sequence_ref_ = FieldRef::of(use_ecs ? "[event][sequence]" : "sequence");
+    auto codec_block = options.get_codec();
+    codec_ = ctx.make_codec(codec_block);
+    // plain decodes a unit into one event the same way every time: decode once, replay copies.
+    replay_ = codec_block && codec_block->name == "plain";
+    host_ = local_host_name();
+  }
+
+  void run(InputContext& ctx) override {
+    if (!has_lines_ && message_ == "stdin") {
+      // Logstash reads the message from one line of stdin (readline keeps the newline).
+      logging::get("sluice.inputs.generator")->info("Generator plugin reading a line from stdin");
+      message_ = read_stdin_line();
+    }
+    if (!has_lines_) lines_ = {message_};
+    if (lines_.empty()) return;
+    if (threads_ == 1) {
+      generate(ctx, *codec_, nullptr);
+      return;
+    }
+    // Logstash runs `threads` copies of a threadable input, each generating `count` rounds.
+    SharedPush shared(ctx);
+    std::vector<std::unique_ptr<Codec>> codecs;
+    for (int i = 0; i < threads_; ++i) codecs.push_back(codec_->clone());
+    std::vector<std::thread> workers;
+    for (int i = 1; i < threads_; ++i)
+      workers.emplace_back([&, i] { generate(ctx, *codecs[size_t(i)], &shared); });
+    generate(ctx, *codecs[0], &shared);
+    for (auto& worker : workers) worker.join();
+  }
+
+  void stop() override { stop_requested_.store(true, std::memory_order_relaxed); }
+
+ private:
+  static std::string read_stdin_line() {
+    std::string line;
+    char c;
+    while (::read(0, &c, 1) == 1) {
+      line.push_back(c);
+      if (c == '\n') break;
+    }
+    return line;
+  }
+
+  bool stopping(InputContext& ctx) const {
+    return stop_requested_.load(std::memory_order_relaxed) || ctx.stopping();
+  }
+
+  // One generating loop. `shared` is set when several threads push into the same context.
+  void generate(InputContext& ctx, Codec& codec, SharedPush* shared) {
+    std::vector<std::vector<Event*>> templates;
+    if (replay_) {
+      for (const std::string& line : lines_) {
+        CollectSink sink;
+        codec.decode(line, sink);
+        templates.push_back(std::move(sink.events));
+      }
+    }
+    std::vector<Event*> group;
+    group.reserve(kGroupSize);
+    Timestamp now = Timestamp::now();
+    size_t made_with_timestamp = 0;
+    bool open = true;
+
+    auto make_event = [&]() -> Event* { return shared ? sluice::new_event() : ctx.new_event(); };
+    // Finishes an event (Logstash sets host and sequence after decoding) and queues it.
+    auto emit = [&](Event* event, int64_t sequence) {
+      event->put(host_ref_).set_string(host_);
+      event->put(sequence_ref_).set_int(sequence);
+      if (shared) {
+        group.push_back(event);
+        if (group.size() >= kGroupSize) open = shared->push_group(group) && open;
+      } else {
+        open = ctx.push(event) && open;
+      }
+      // push() hands full groups to the queue by itself; the clock is read once per group.
+      if (++made_with_timestamp >= kGroupSize) {
+        made_with_timestamp = 0;
+        now = Timestamp::now();
+      }
+    };
+    // Slow path: events from a codec that may keep state (line, json_lines...).
+    class EmitSink final : public EventSink {
+     public:
+      explicit EmitSink(std::function<void(Event*)> f) : f_(std::move(f)) {}
+      void accept(Event* event) override { f_(event); }
+
+     private:
+      std::function<void(Event*)> f_;
+    };
+    int64_t sequence = 0;
+    EmitSink decoded([&](Event* event) { emit(event, sequence); });
+
+    for (; open && (count_ == 0 || sequence < count_); ++sequence) {
+      if ((sequence & 63) == 0 && stopping(ctx)) break;
+      for (size_t i = 0; i < lines_.size() && open; ++i) {
+        if (!replay_) {
+          codec.decode(lines_[i], decoded);
+          continue;
+        }
+        for (const Event* source : templates[i]) {
+          Event* event = make_event();
+          Object& fields = event->fields();
+          for (const Object::Entry& entry : source->fields()) {
+            Value& to = fields[entry.key];
+            if (entry.value.is_timestamp() && entry.key == "@timestamp") to.set_timestamp(now);
+            else assign_value(to, entry.value);
+          }
+          for (const Object::Entry& entry : source->metadata()) assign_value(event->metadata()[entry.key], entry.value);
+          emit(event, sequence);
+        }
+      }
+    }
+    // A streaming codec may hold a last partial event (Logstash flushes it with host only).
+    if (!replay_) {
+      CollectSink rest;
+      codec.flush(rest);
+      for (Event* event : rest.events) {
+        event->put(host_ref_).set_string(host_);
+        if (shared) group.push_back(event);
+        else ctx.push(event);
+      }
+    }
+    if (shared && !group.empty()) shared->push_group(group);
+    if (!shared) ctx.flush();
+    for (auto& events : templates)
+      for (Event* e : events) free_event(e);
+  }
+
+  int64_t count_ = 0;
+  std::string message_;
+  bool has_lines_ = false;
+  std::vector<std::string> lines_;
+  int threads_ = 1;
+  FieldRef host_ref_;
+  FieldRef sequence_ref_;
+  std::unique_ptr<Codec> codec_;
+  bool replay_ = false;
+  std::string host_;
+  std::atomic<bool> stop_requested_{false};
+};
+
+PluginSchema generator_schema() {
+  auto option = [](std::string name, OptionType type, std::optional<config::ConfigValue> default_value,
+                   std::string doc, std::vector<std::string> allowed = {}) {
+    OptionSpec spec;
+    spec.name = std::move(name);
+    spec.type = type;
+    spec.default_value = std::move(default_value);
+    spec.doc = std::move(doc);
+    spec.allowed = std::move(allowed);
+    return spec;
+  };
+  PluginSchema schema;
+  schema.kind = PluginKind::Input;
+  schema.name = "generator";
+  schema.doc =
+      "Generates events, for testing and benchmarking pipelines: `message` (or each of `lines` in turn) `count` "
+      "times, with `host` and `sequence` fields (`[host][name]`, `[event][sequence]` under ECS).";
+  schema.options = {
+      option("count", OptionType::Number, cv_number(0), "How many times to emit the lines; 0 = forever."),
+      option("message", OptionType::String, cv_string("Hello world!"),
+             "The message of every event (`stdin`: read it from one line of standard input)."),
+      option("lines", OptionType::Array, std::nullopt, "Several messages, emitted in turn (overrides `message`)."),
+      option("threads", OptionType::Number, cv_number(1),
+             "How many copies of this input run, each emitting `count` rounds."),
+      option("ecs_compatibility", OptionType::String, std::nullopt,
+             "`disabled`: fields `host` and `sequence`; `v1`, `v8`: `[host][name]` and `[event][sequence]`. "
+             "Default: pipeline.ecs_compatibility.",
+             {"disabled", "v1", "v8"}),
+  };
+  return schema;
+}
+
+const RegisterInput kRegisterGenerator{generator_schema(),
+                                        [](const Options& options, PluginContext& ctx) -> std::unique_ptr<Input> {
+                                          return std::make_unique<GeneratorInput>(options, ctx);
+                                        }};
+
+}  // namespace
+
+}  // namespace sluice

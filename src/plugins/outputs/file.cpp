@@ -1,0 +1,513 @@
+// The file output: events encoded with the codec (json_lines by default) and appended to the
+// file named by `path` (a sprintf template). Durability contract: before write() returns,
+// each file touched by the batch got the batch's bytes in ONE write(2), so an event is
+// acknowledged only once its bytes are in the kernel (kill -9 then loses nothing acked).
+//
+// Encoding happens outside the lock, in a per-call encoder taken from a small pool (codec
+// clone + reused buffers); only the write(2) calls and the open-file table are serialized.
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "config/parser.h"
+#include "core/sprintf.h"
+#include "runtime/logging.h"
+#include "runtime/metrics.h"
+#include "runtime/registry.h"
+
+namespace sluice {
+namespace {
+
+PluginSchema file_schema() {
+  PluginSchema schema;
+  schema.kind = PluginKind::Output;
+  schema.name = "file";
+  schema.doc =
+      "Writes events to files, one per line in JSON by default. The path may use %{field} and %{+date} "
+      "references; a rendered path that leaves the static part of the path goes to `filename_failure`. "
+      "Each batch reaches the kernel (one write per file) before its events are acknowledged.";
+  auto option = [](const char* name, OptionType type, std::optional<config::ConfigValue> default_value,
+                   const char* doc) {
+    OptionSpec spec;
+    spec.name = name;
+    spec.type = type;
+    spec.default_value = std::move(default_value);
+    spec.doc = doc;
+    return spec;
+  };
+  OptionSpec path = option("path", OptionType::String, std::nullopt,
+                           "The file to write; may use %{field} and %{+YYYY-MM-dd} (the first directory must be static).");
+  path.required = true;
+  OptionSpec write_behavior = option("write_behavior", OptionType::String, cv_string("append"),
+                                     "append: add to the file; overwrite: the file holds only the latest event.");
+  write_behavior.allowed = {"append", "overwrite"};
+  schema.options = {
+      path,
+      option("codec", OptionType::Codec, cv_string("json_lines"), "The codec that encodes events for the file."),
+      option("gzip", OptionType::Boolean, cv_bool(false),
+             "Compresses the output: each batch is appended as one complete gzip member."),
+      option("flush_interval", OptionType::Number, cv_number(2),
+             "Accepted for compatibility: sluice hands every batch to the kernel before acknowledging it."),
+      option("filename_failure", OptionType::String, cv_string("_filepath_failures"),
+             "File (in the static part of the path) for events whose rendered path is invalid."),
+      option("create_if_deleted", OptionType::Boolean, cv_bool(true),
+             "Recreates a file deleted while open; when false, such events go to `filename_failure`."),
+      option("dir_mode", OptionType::Number, cv_number(-1),
+             "Mode of created directories, e.g. 0750 (octal); -1 uses the OS default (umask)."),
+      option("file_mode", OptionType::Number, cv_number(-1),
+             "Mode of created files, e.g. 0640 (octal); -1 uses the OS default (umask)."),
+      write_behavior,
+      option("stale_cleanup_interval", OptionType::Number, cv_number(10),
+             "Seconds after which files that received nothing are closed."),
+  };
+  return schema;
+}
+
+// Ruby's File.expand_path: relative to the current directory, `~` expanded, `.`/`..`/`//` removed.
+std::string expand_path(std::string_view path) {
+  std::string absolute;
+  if (path == "~" || path.starts_with("~/")) {
+    const char* home = std::getenv("HOME");
+    absolute = home ? home : "";
+    absolute.append(path.substr(1));
+  } else if (!path.starts_with("/")) {
+    std::error_code error;
+    absolute = std::filesystem::current_path(error).string();
+    absolute.push_back('/');
+    absolute.append(path);
+  } else {
+    absolute.assign(path);
+  }
+  std::vector<std::string_view> parts;
+  std::string_view rest = absolute;
+  while (!rest.empty()) {
+    size_t slash = rest.find('/');
+    std::string_view part = rest.substr(0, slash);
+    rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+    if (part.empty() || part == ".") continue;
+    if (part == "..") {
+      if (!parts.empty()) parts.pop_back();
+      continue;
+    }
+    parts.push_back(part);
+  }
+  std::string out;
+  for (std::string_view part : parts) {
+    out.push_back('/');
+    out.append(part);
+  }
+  return out.empty() ? "/" : out;
+}
+
+// Logstash's FIELD_REF test: /%\{[^}]+\}/.
+bool has_field_reference(std::string_view text) {
+  for (size_t at = text.find("%{"); at != std::string_view::npos; at = text.find("%{", at + 1)) {
+    size_t close = text.find('}', at + 2);
+    if (close != std::string_view::npos && close > at + 2) return true;
+  }
+  return false;
+}
+
+// A mode option: a number written with a leading 0 (0640) is octal, as users mean it.
+int parse_mode(const Options& options, const std::string& name) {
+  const config::ConfigValue* value = options.raw(name);
+  if (!value) return -1;
+  std::string_view text = value->text;
+  if (text.size() > 1 && text[0] == '0' && text.find_first_not_of("01234567") == std::string_view::npos) {
+    return int(std::strtol(std::string(text).c_str(), nullptr, 8));
+  }
+  double number = value->kind == config::ConfigValue::Kind::Number || text.empty()
+                      ? value->number
+                      : std::strtod(std::string(text).c_str(), nullptr);
+  if (number < 0) return -1;
+  return int(number);
+}
+
+bool write_fully(int fd, const char* data, size_t size) {
+  while (size > 0) {
+    ssize_t n = ::write(fd, data, size);
+    if (n > 0) {
+      data += n;
+      size -= size_t(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      if (n == 0) errno = EIO;
+      return false;
+    }
+  }
+  return true;
+}
+
+class FileOutput : public Output {
+ public:
+  FileOutput(const Options& options, PluginContext& context)
+      : prototype_(context.make_codec(options.get_codec())),
+        metrics_(context.metrics),
+        stopping_(context.pipeline_stopping),
+        log_(logging::get("output.file")),
+        gzip_(options.get_bool("gzip")),
+        create_if_deleted_(options.get_bool("create_if_deleted")),
+        overwrite_(options.get_string("write_behavior") == "overwrite"),
+        dir_mode_(parse_mode(options, "dir_mode")),
+        file_mode_(parse_mode(options, "file_mode")),
+        stale_cleanup_interval_(std::chrono::milliseconds(int64_t(options.get_number("stale_cleanup_interval") * 1000))) {
+    std::string path = expand_path(options.get_string("path"));
+    dynamic_ = has_field_reference(path);
+    if (dynamic_) {
+      // The static leading directories are the root no rendered path may leave.
+      std::string_view rest = path;
+      bool first_part = true;
+      while (!rest.empty()) {
+        size_t slash = rest.find('/');
+        std::string_view part = rest.substr(0, slash);
+        rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+        if (part.empty()) continue;
+        if (has_field_reference(part)) {
+          if (first_part)
+            throw config::ConfigError(options.position("path"),
+                                      "file output: the starting part of the path should not be dynamic: " + path);
+          break;
+        }
+        first_part = false;
+        file_root_.push_back('/');
+        file_root_.append(part);
+      }
+      template_ = Template(path);
+    } else {
+      static_path_ = path;
+      file_root_ = std::filesystem::path(path).parent_path().string();
+    }
+    if (file_root_.empty()) file_root_ = "/";
+    failure_path_ = file_root_ + (file_root_.ends_with('/') ? "" : "/") + options.get_string("filename_failure");
+    root_prefix_ = file_root_.ends_with('/') ? file_root_ : file_root_ + "/";
+    last_cleanup_ = std::chrono::steady_clock::now();
+  }
+
+  ~FileOutput() override {
+    close();
+    // Events that could not be written must never be acknowledged, not even at shutdown:
+    // their holds are deliberately leaked so the source redelivers them after a restart.
+    if (!held_acks_.empty()) new std::vector<AckHold>(std::move(held_acks_));
+  }
+
+  bool thread_safe() const override { return true; }
+
+  void write(std::span<Event* const> events) override {
+    std::unique_ptr<Encoder> encoder = acquire_encoder();
+    encoder->used = 0;
+    for (Event* event : events) {
+      if (event->cancelled()) continue;
+      Group& group = group_for(*encoder, *event);
+      size_t start = group.bytes.size();
+      encoder->codec->encode(*event, group.bytes);
+      group.last_chunk = start;
+      group.events.push_back(event);
+    }
+    for (size_t i = 0; i < encoder->used; ++i) {
+      Group& group = encoder->groups[i];
+      if (overwrite_ && group.last_chunk > 0) group.bytes.erase(0, group.last_chunk);  // only the latest event
+      if (gzip_) encoder->compress(group.bytes);
+    }
+    {
+      std::lock_guard<std::mutex> lock(io_mutex_);
+      close_stale_files_locked();
+      for (size_t i = 0; i < encoder->used; ++i) write_group_locked(encoder->groups[i]);
+    }
+    release_encoder(std::move(encoder));
+  }
+
+  void flush() override {
+    std::lock_guard<std::mutex> lock(io_mutex_);
+    close_stale_files_locked();
+  }
+
+  void close() override {
+    std::lock_guard<std::mutex> lock(io_mutex_);
+    for (auto& [path, file] : files_) ::close(file.fd);
+    files_.clear();
+  }
+
+ private:
+  // The bytes of one batch bound for one path.
+  struct Group {
+    std::string path;
+    std::string bytes;
+    size_t last_chunk = 0;  // where the latest event's bytes start (write_behavior overwrite)
+    std::vector<Event*> events;
+  };
+
+  struct Encoder {
+    std::unique_ptr<Codec> codec;
+    std::vector<Group> groups;  // [0, used) are live for the current batch; the rest keep storage
+    size_t used = 0;
+    std::string rendered;
+    std::string compressed;
+    z_stream zlib{};
+    bool zlib_ready = false;
+
+    ~Encoder() {
+      if (zlib_ready) deflateEnd(&zlib);
+    }
+
+    // Replaces `bytes` by one complete gzip member holding them (readable by any gunzip,
+    // even if the process dies right after: no pending trailer).
+    void compress(std::string& bytes) {
+      if (!zlib_ready) {
+        if (deflateInit2(&zlib, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+          throw std::runtime_error("zlib: deflateInit2 failed");
+        zlib_ready = true;
+      } else {
+        deflateReset(&zlib);
+      }
+      compressed.resize(deflateBound(&zlib, uLong(bytes.size())) + 64);
+      zlib.next_in = reinterpret_cast<Bytef*>(bytes.data());
+      zlib.avail_in = uInt(bytes.size());
+      zlib.next_out = reinterpret_cast<Bytef*>(compressed.data());
+      zlib.avail_out = uInt(compressed.size());
+      int rc = deflate(&zlib, Z_FINISH);
+      if (rc != Z_STREAM_END) throw std::runtime_error("zlib: deflate did not finish");
+      compressed.resize(compressed.size() - zlib.avail_out);
+      bytes.swap(compressed);
+    }
+  };
+
+  struct OpenFile {
+    int fd = -1;
+    dev_t device = 0;
+    ino_t inode = 0;
+    bool active = true;  // written since the last stale-file cleanup
+  };
+
+  std::unique_ptr<Encoder> acquire_encoder() {
+    {
+      std::lock_guard<std::mutex> lock(pool_mutex_);
+      if (!pool_.empty()) {
+        std::unique_ptr<Encoder> encoder = std::move(pool_.back());
+        pool_.pop_back();
+        return encoder;
+      }
+    }
+    auto encoder = std::make_unique<Encoder>();
+    encoder->codec = prototype_->clone();
+    return encoder;
+  }
+
+  void release_encoder(std::unique_ptr<Encoder> encoder) {
+    for (size_t i = 0; i < encoder->used; ++i) {
+      Group& group = encoder->groups[i];
+      group.bytes.clear();
+      group.events.clear();
+      // A batch of unusual size should not pin its memory.
+      if (group.bytes.capacity() > (16u << 20)) std::string().swap(group.bytes);
+    }
+    // Dynamic paths may see many distinct files: keep a bounded number of spare groups.
+    if (encoder->groups.size() > 64) encoder->groups.resize(64);
+    encoder->used = 0;
+    std::lock_guard<std::mutex> lock(pool_mutex_);
+    pool_.push_back(std::move(encoder));
+  }
+
+  Group& group_for(Encoder& encoder, const Event& event) {
+    if (!dynamic_) {
+      if (encoder.used > 0) return encoder.groups[0];  // the one path of the batch
+      return group_named(encoder, static_path_);
+    }
+    std::string& rendered = encoder.rendered;
+    rendered.clear();
+    template_.render(event, rendered);
+    // `..` (or a value with `/`) may lead elsewhere: normalize, then require the static root.
+    if (rendered.find("/.") != std::string::npos || rendered.find("//") != std::string::npos ||
+        rendered.ends_with('/') || !rendered.starts_with('/')) {
+      rendered = expand_path(rendered);
+    }
+    if (!rendered.starts_with(root_prefix_)) {
+      warn_outside_root(rendered);
+      return group_named(encoder, failure_path_);
+    }
+    return group_named(encoder, rendered);
+  }
+
+  Group& group_named(Encoder& encoder, const std::string& path) {
+    // Consecutive events usually share a path: look at the most recent group first.
+    for (size_t i = encoder.used; i-- > 0;) {
+      if (encoder.groups[i].path == path) return encoder.groups[i];
+    }
+    if (encoder.used == encoder.groups.size()) encoder.groups.emplace_back();
+    Group& group = encoder.groups[encoder.used++];
+    group.path.assign(path);
+    group.bytes.clear();
+    group.events.clear();
+    group.last_chunk = 0;
+    return group;
+  }
+
+  void warn_outside_root(const std::string& path) {
+    if (warned_outside_root_.exchange(true, std::memory_order_relaxed)) return;
+    log_->warn("File: the event tried to write outside the files root ({}), writing the event to the failure "
+               "file {} (path: {})",
+               file_root_, failure_path_, path);
+  }
+
+  void write_group_locked(Group& group) {
+    if (group.bytes.empty()) return;
+    const std::string* path = &group.path;
+    if (!create_if_deleted_ && *path != failure_path_ && !path_exists(*path)) path = &failure_path_;
+    std::string error;
+    // A few quick retries absorb transient trouble (a directory rotated away, EINTR storms).
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      if (attempt > 0 && stopping_ && stopping_->load(std::memory_order_relaxed)) break;
+      if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(50 << (2 * attempt)));
+      OpenFile* file = open_locked(*path, error);
+      if (!file) continue;
+      if (overwrite_ && ::ftruncate(file->fd, 0) != 0) {
+        error = std::string("truncate failed: ") + std::strerror(errno);
+        forget_locked(*path);
+        continue;
+      }
+      if (write_fully(file->fd, group.bytes.data(), group.bytes.size())) {
+        file->active = true;
+        return;
+      }
+      error = std::string("write failed: ") + std::strerror(errno);
+      forget_locked(*path);
+    }
+    // Not written: keep these events unacknowledged, so their source delivers them again
+    // after a restart instead of checkpointing past data that never reached the file.
+    for (Event* event : group.events) {
+      if (event->ack_token()) held_acks_.push_back(AckHold::retain(event->ack_token()));
+    }
+    if (metrics_) metrics_->failures.fetch_add(group.events.size(), std::memory_order_relaxed);
+    log_->error("File: cannot write {} event(s) to {}: {}; they stay unacknowledged", group.events.size(), *path,
+                error);
+  }
+
+  static bool path_exists(const std::string& path) {
+    struct stat info;
+    return ::stat(path.c_str(), &info) == 0;
+  }
+
+  // The open file for `path`, reopened when the file was deleted or replaced (rotation).
+  OpenFile* open_locked(const std::string& path, std::string& error) {
+    struct stat info;
+    bool exists = ::stat(path.c_str(), &info) == 0;
+    auto found = files_.find(path);
+    if (found != files_.end()) {
+      if (exists && info.st_dev == found->second.device && info.st_ino == found->second.inode) return &found->second;
+      if (!exists && !create_if_deleted_ && path == failure_path_) return &found->second;
+      ::close(found->second.fd);
+      files_.erase(found);
+    }
+    std::string directory = std::filesystem::path(path).parent_path().string();
+    if (!make_directories(directory, error)) return nullptr;
+    int flags = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC;
+    int fd = -1;
+    bool created = false;
+    if (file_mode_ != -1) {
+      fd = ::open(path.c_str(), flags | O_EXCL, mode_t(file_mode_));
+      created = fd >= 0;
+      if (fd < 0 && errno == EEXIST) fd = ::open(path.c_str(), flags, 0666);
+    } else {
+      fd = ::open(path.c_str(), flags, 0666);
+    }
+    if (fd < 0) {
+      error = std::string("open failed: ") + std::strerror(errno);
+      return nullptr;
+    }
+    // The mode is applied exactly (Logstash's JRuby ignores the umask for it too).
+    if (created) ::fchmod(fd, mode_t(file_mode_));
+    struct stat opened;
+    ::fstat(fd, &opened);
+    log_->info("Opening file {}", path);
+    OpenFile& file = files_[path];
+    file = OpenFile{fd, opened.st_dev, opened.st_ino, true};
+    return &file;
+  }
+
+  bool make_directories(const std::string& directory, std::string& error) {
+    struct stat info;
+    if (directory.empty() || ::stat(directory.c_str(), &info) == 0) return true;
+    std::string partial;
+    std::string_view rest = directory;
+    while (!rest.empty()) {
+      size_t slash = rest.find('/', 1);
+      partial.append(rest.substr(0, slash));
+      rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
+      if (::mkdir(partial.c_str(), dir_mode_ == -1 ? 0777 : mode_t(dir_mode_)) == 0) {
+        if (dir_mode_ != -1) ::chmod(partial.c_str(), mode_t(dir_mode_));
+      } else if (errno != EEXIST) {
+        error = "cannot create directory " + partial + ": " + std::strerror(errno);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  void forget_locked(const std::string& path) {
+    auto found = files_.find(path);
+    if (found == files_.end()) return;
+    ::close(found->second.fd);
+    files_.erase(found);
+  }
+
+  // Logstash's stale cleanup: every interval, close the files nothing was written to since
+  // the previous cleanup.
+  void close_stale_files_locked() {
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_cleanup_ < stale_cleanup_interval_) return;
+    last_cleanup_ = now;
+    for (auto it = files_.begin(); it != files_.end();) {
+      if (!it->second.active) {
+        log_->info("Closing file {}", it->first);
+        ::close(it->second.fd);
+        it = files_.erase(it);
+      } else {
+        it->second.active = false;
+        ++it;
+      }
+    }
+  }
+
+  std::unique_ptr<Codec> prototype_;
+  PluginMetrics* metrics_;
+  const std::atomic<bool>* stopping_;
+  std::shared_ptr<spdlog::logger> log_;
+  bool gzip_, create_if_deleted_, overwrite_;
+  int dir_mode_, file_mode_;
+  std::chrono::steady_clock::duration stale_cleanup_interval_;
+
+  bool dynamic_ = false;
+  Template template_;
+  std::string static_path_;
+  std::string file_root_, root_prefix_, failure_path_;
+
+  std::mutex pool_mutex_;
+  std::vector<std::unique_ptr<Encoder>> pool_;
+
+  std::mutex io_mutex_;
+  std::unordered_map<std::string, OpenFile> files_;
+  std::chrono::steady_clock::time_point last_cleanup_;
+  std::vector<AckHold> held_acks_;
+  std::atomic<bool> warned_outside_root_{false};
+};
+
+const RegisterOutput registration{file_schema(), [](const Options& options, PluginContext& context) {
+                                    return std::make_unique<FileOutput>(options, context);
+                                  }};
+
+}  // namespace
+}  // namespace sluice

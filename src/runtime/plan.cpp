@@ -1,0 +1,40 @@
+// Plan building, and the default batch form of Filter (declared in plugin.h).
+#include "runtime/plan.h"
+
+#include "config/parser.h"
+
+namespace sluice {
+
+std::vector<PlanNode> build_plan_nodes(const config::StatementList& statements, PlanNode::Kind plugin_kind,
+                                       const std::function<size_t(const config::PluginBlock&)>& add_stage) {
+  std::vector<PlanNode> nodes;
+  nodes.reserve(statements.size());
+  for (const config::Statement& statement : statements) {
+    PlanNode node;
+    if (statement.kind == config::Statement::Kind::Plugin) {
+      if (!statement.plugin) throw config::ConfigError("malformed config: a plugin statement without a plugin");
+      node.kind = plugin_kind;
+      node.stage = add_stage(*statement.plugin);
+    } else {
+      node.kind = PlanNode::Kind::If;
+      for (const config::IfBranch& branch : statement.branches) {
+        auto compiled = std::make_unique<PlanNode::Branch>();
+        if (branch.condition) compiled->condition = Condition::compile(*branch.condition);
+        compiled->body = build_plan_nodes(branch.body, plugin_kind, add_stage);
+        node.branches.push_back(std::move(compiled));
+      }
+    }
+    nodes.push_back(std::move(node));
+  }
+  return nodes;
+}
+
+void Filter::filter_batch(std::span<Event* const> events, std::vector<char>& matched, FilterContext& ctx) {
+  matched.assign(events.size(), 0);
+  for (size_t i = 0; i < events.size(); ++i) {
+    Event* event = events[i];
+    if (!event->cancelled()) matched[i] = filter(*event, ctx) ? 1 : 0;
+  }
+}
+
+}  // namespace sluice

@@ -1,0 +1,135 @@
+// Bounded event queue: a ring buffer of fixed capacity under one mutex.
+#include "runtime/queue.h"
+
+#include <algorithm>
+
+#include "core/event_pool.h"
+
+namespace sluice {
+
+EventQueue::EventQueue(size_t max_events, size_t max_bytes, PipelineMetrics* metrics)
+    : capacity_(std::max<size_t>(1, max_events)), max_bytes_(std::max<size_t>(1, max_bytes)), metrics_(metrics) {
+  ring_.resize(capacity_);
+}
+
+EventQueue::~EventQueue() {
+  std::lock_guard lock(mutex_);
+  while (count_ > 0) {
+    // Never processed: pin the chunk so the source does not take the event as done.
+    Event* event = ring_[head_].event;
+    if (AckToken* token = event->ack_token()) token->retain();
+    free_event(event);
+    head_ = (head_ + 1) % capacity_;
+    --count_;
+  }
+}
+
+bool EventQueue::has_room(uint32_t bytes) const {
+  if (count_ >= capacity_) return false;
+  if (count_ == 0) return true;  // an oversize event still goes through, alone
+  return bytes_ + bytes <= max_bytes_;
+}
+
+void EventQueue::publish_metrics() {
+  if (!metrics_) return;
+  metrics_->queue_events.store(int64_t(count_), std::memory_order_relaxed);
+  metrics_->queue_bytes.store(int64_t(bytes_), std::memory_order_relaxed);
+}
+
+bool EventQueue::push(std::vector<Item>& group) {
+  if (group.empty()) return true;
+  size_t next = 0;
+  std::unique_lock lock(mutex_);
+  while (next < group.size()) {
+    if (closed_) break;
+    if (!has_room(group[next].bytes)) {
+      auto blocked_since = std::chrono::steady_clock::now();
+      ++waiting_pushers_;
+      not_full_.wait(lock, [&] { return closed_ || has_room(group[next].bytes); });
+      --waiting_pushers_;
+      if (metrics_) {
+        auto waited = std::chrono::steady_clock::now() - blocked_since;
+        metrics_->queue_push_duration_nanos.fetch_add(
+            uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(waited).count()), std::memory_order_relaxed);
+      }
+      continue;
+    }
+    size_t moved_before = next;
+    while (next < group.size() && has_room(group[next].bytes)) {
+      ring_[(head_ + count_) % capacity_] = group[next];
+      bytes_ += group[next].bytes;
+      ++count_;
+      ++next;
+    }
+    publish_metrics();
+    if (waiting_poppers_ > 0 && next > moved_before) not_empty_.notify_all();
+  }
+  bool complete = next == group.size();
+  lock.unlock();
+  if (complete) {
+    group.clear();
+  } else {
+    group.erase(group.begin(), group.begin() + long(next));
+  }
+  return complete;
+}
+
+size_t EventQueue::pop_batch(std::vector<Event*>& out, size_t max, std::chrono::milliseconds fill_delay,
+                             std::chrono::milliseconds idle_wait) {
+  if (max == 0) return 0;
+  std::unique_lock lock(mutex_);
+  if (count_ == 0 && !closed_) {
+    ++waiting_poppers_;
+    not_empty_.wait_for(lock, idle_wait, [&] { return count_ > 0 || closed_; });
+    --waiting_poppers_;
+  }
+  if (count_ == 0) return 0;
+  // Wait a little for a fuller batch, as Logstash's batch delay does; a closed queue has
+  // nothing more coming.
+  if (count_ < max && !closed_ && fill_delay.count() > 0) {
+    ++waiting_poppers_;
+    not_empty_.wait_for(lock, fill_delay, [&] { return count_ >= max || closed_; });
+    --waiting_poppers_;
+  }
+  size_t n = std::min(max, count_);
+  for (size_t i = 0; i < n; ++i) {
+    Item& item = ring_[head_];
+    out.push_back(item.event);
+    bytes_ -= item.bytes;
+    item.event = nullptr;
+    head_ = (head_ + 1) % capacity_;
+  }
+  count_ -= n;
+  publish_metrics();
+  if (waiting_pushers_ > 0) not_full_.notify_all();
+  return n;
+}
+
+void EventQueue::close() {
+  std::lock_guard lock(mutex_);
+  closed_ = true;
+  not_empty_.notify_all();
+  not_full_.notify_all();
+}
+
+bool EventQueue::closed() const {
+  std::lock_guard lock(mutex_);
+  return closed_;
+}
+
+bool EventQueue::drained() const {
+  std::lock_guard lock(mutex_);
+  return closed_ && count_ == 0;
+}
+
+size_t EventQueue::size() const {
+  std::lock_guard lock(mutex_);
+  return count_;
+}
+
+size_t EventQueue::bytes() const {
+  std::lock_guard lock(mutex_);
+  return bytes_;
+}
+
+}  // namespace sluice

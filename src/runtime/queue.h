@@ -1,0 +1,74 @@
+// The bounded in-memory queue between a pipeline's inputs and its workers. Bounded by
+// events AND bytes (Event::approx_bytes): a full queue blocks the pushing input
+// (backpressure), and the time it waited is counted. Inputs push small groups and
+// workers take whole batches, so the lock is taken once per group / batch, not per event.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <vector>
+
+#include "core/event.h"
+#include "runtime/metrics.h"
+
+namespace sluice {
+
+class EventQueue {
+ public:
+  struct Item {
+    Event* event = nullptr;
+    uint32_t bytes = 0;
+  };
+
+  // max_events >= 1; max_bytes >= 1. `metrics` (optional) receives queue_events/queue_bytes
+  // and queue_push_duration_nanos.
+  EventQueue(size_t max_events, size_t max_bytes, PipelineMetrics* metrics = nullptr);
+  EventQueue(const EventQueue&) = delete;
+  EventQueue& operator=(const EventQueue&) = delete;
+  ~EventQueue();  // frees events still queued, without acknowledging them (they were never processed)
+
+  // Moves all of `group` into the queue, waiting for room as needed; `group` is left empty.
+  // An event larger than the byte bound is admitted alone into an empty queue. Returns false
+  // when the queue was closed before everything fit: the events not queued stay in `group`.
+  bool push(std::vector<Item>& group);
+
+  // Takes up to `max` events into `out` (appended). Waits up to `idle_wait` for a first event,
+  // then up to `fill_delay` for the batch to fill. Returns the number taken; 0 with drained()
+  // true means the queue is closed and empty.
+  size_t pop_batch(std::vector<Event*>& out, size_t max, std::chrono::milliseconds fill_delay,
+                   std::chrono::milliseconds idle_wait);
+
+  // No more pushes are accepted; pop_batch drains what is left.
+  void close();
+  bool closed() const;
+  bool drained() const;  // closed and empty
+
+  size_t size() const;
+  size_t bytes() const;
+  size_t max_events() const { return capacity_; }
+  size_t max_bytes() const { return max_bytes_; }
+
+ private:
+  bool has_room(uint32_t bytes) const;  // with mutex_ held
+  void publish_metrics();               // with mutex_ held
+
+  const size_t capacity_;
+  const size_t max_bytes_;
+  PipelineMetrics* metrics_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable not_empty_;
+  std::condition_variable not_full_;
+  std::vector<Item> ring_;
+  size_t head_ = 0;  // next to pop
+  size_t count_ = 0;
+  size_t bytes_ = 0;
+  size_t waiting_poppers_ = 0;
+  size_t waiting_pushers_ = 0;
+  bool closed_ = false;
+};
+
+}  // namespace sluice

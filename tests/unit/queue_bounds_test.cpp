@@ -1,0 +1,188 @@
+// The bounded event queue: FIFO, bounds by events and by bytes, blocking pushes, batch
+// delay, close and drain.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "core/event_pool.h"
+#include "runtime/queue.h"
+
+namespace sluice {
+namespace {
+
+using std::chrono::milliseconds;
+
+std::vector<EventQueue::Item> make_group(int n, int first_seq = 0, uint32_t bytes = 100) {
+  std::vector<EventQueue::Item> group;
+  for (int i = 0; i < n; ++i) {
+    Event* e = new_event();
+    e->fields()["seq"].set_int(first_seq + i);
+    group.push_back({e, bytes});
+  }
+  return group;
+}
+
+int64_t seq_of(Event* e) { return e->fields().find("seq")->as_int(); }
+
+void free_all(std::vector<Event*>& events) {
+  for (Event* e : events) free_event(e);
+  events.clear();
+}
+
+TEST(EventQueue, KeepsOrderAcrossGroupsAndBatches) {
+  PipelineMetrics metrics;
+  EventQueue queue(100, 1 << 20, &metrics);
+  auto a = make_group(5, 0);
+  auto b = make_group(5, 5);
+  ASSERT_TRUE(queue.push(a));
+  ASSERT_TRUE(queue.push(b));
+  EXPECT_TRUE(a.empty());
+  EXPECT_EQ(queue.size(), 10u);
+  EXPECT_EQ(metrics.queue_events.load(), 10);
+  EXPECT_EQ(metrics.queue_bytes.load(), 1000);
+  std::vector<Event*> out;
+  EXPECT_EQ(queue.pop_batch(out, 4, milliseconds(0), milliseconds(0)), 4u);
+  EXPECT_EQ(queue.pop_batch(out, 100, milliseconds(0), milliseconds(0)), 6u);
+  ASSERT_EQ(out.size(), 10u);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(seq_of(out[size_t(i)]), i);
+  EXPECT_EQ(metrics.queue_events.load(), 0);
+  EXPECT_EQ(metrics.queue_bytes.load(), 0);
+  free_all(out);
+}
+
+TEST(EventQueue, FullByEventsBlocksThePusherUntilAPop) {
+  PipelineMetrics metrics;
+  EventQueue queue(4, 1 << 20, &metrics);
+  std::atomic<bool> pushed{false};
+  std::thread pusher([&] {
+    auto group = make_group(10);
+    EXPECT_TRUE(queue.push(group));
+    pushed.store(true);
+  });
+  std::vector<Event*> out;
+  // The pusher can only have placed 4 events; it must be waiting for room.
+  std::this_thread::sleep_for(milliseconds(50));
+  EXPECT_FALSE(pushed.load());
+  EXPECT_EQ(queue.size(), 4u);
+  size_t total = 0;
+  while (total < 10) {
+    EXPECT_LE(queue.size(), 4u);
+    total += queue.pop_batch(out, 3, milliseconds(0), milliseconds(100));
+  }
+  pusher.join();
+  EXPECT_TRUE(pushed.load());
+  for (size_t i = 0; i < out.size(); ++i) EXPECT_EQ(seq_of(out[i]), int64_t(i));
+  EXPECT_GT(metrics.queue_push_duration_nanos.load(), 0u);
+  free_all(out);
+}
+
+TEST(EventQueue, FullByBytesBlocksButAnOversizeEventPassesAlone) {
+  EventQueue queue(100, 250);
+  auto group = make_group(2, 0, 100);
+  ASSERT_TRUE(queue.push(group));
+  EXPECT_EQ(queue.bytes(), 200u);
+  std::atomic<bool> pushed{false};
+  std::thread pusher([&] {
+    auto more = make_group(1, 2, 100);  // 300 > 250: must wait
+    EXPECT_TRUE(queue.push(more));
+    auto huge = make_group(1, 3, 1000);  // larger than the bound: admitted into an empty queue
+    EXPECT_TRUE(queue.push(huge));
+    pushed.store(true);
+  });
+  std::this_thread::sleep_for(milliseconds(50));
+  EXPECT_EQ(queue.size(), 2u);
+  std::vector<Event*> out;
+  while (out.size() < 4) {
+    EXPECT_LE(queue.bytes(), 1000u);
+    queue.pop_batch(out, 1, milliseconds(0), milliseconds(100));
+  }
+  pusher.join();
+  EXPECT_TRUE(pushed.load());
+  EXPECT_EQ(seq_of(out[3]), 3);
+  free_all(out);
+}
+
+TEST(EventQueue, BatchDelayWaitsForMoreThenGivesUp) {
+  EventQueue queue(100, 1 << 20);
+  auto group = make_group(3);
+  ASSERT_TRUE(queue.push(group));
+  std::vector<Event*> out;
+  auto started = std::chrono::steady_clock::now();
+  EXPECT_EQ(queue.pop_batch(out, 10, milliseconds(30), milliseconds(0)), 3u);
+  EXPECT_GE(std::chrono::steady_clock::now() - started, milliseconds(25));
+  free_all(out);
+  // A late push completes a waiting batch.
+  std::thread pusher([&] {
+    std::this_thread::sleep_for(milliseconds(20));
+    auto late = make_group(5);
+    queue.push(late);
+  });
+  auto first = make_group(5);
+  queue.push(first);
+  EXPECT_EQ(queue.pop_batch(out, 10, milliseconds(5000), milliseconds(0)), 10u);
+  pusher.join();
+  free_all(out);
+}
+
+TEST(EventQueue, CloseDrainsThenReportsDrained) {
+  EventQueue queue(10, 1 << 20);
+  auto group = make_group(3);
+  ASSERT_TRUE(queue.push(group));
+  queue.close();
+  EXPECT_TRUE(queue.closed());
+  EXPECT_FALSE(queue.drained());
+  auto rejected = make_group(2);
+  EXPECT_FALSE(queue.push(rejected));
+  EXPECT_EQ(rejected.size(), 2u);  // left with the caller
+  for (auto& item : rejected) free_event(item.event);
+  std::vector<Event*> out;
+  EXPECT_EQ(queue.pop_batch(out, 10, milliseconds(1000), milliseconds(1000)), 3u);
+  EXPECT_EQ(queue.pop_batch(out, 10, milliseconds(1000), milliseconds(1000)), 0u);
+  EXPECT_TRUE(queue.drained());
+  free_all(out);
+}
+
+TEST(EventQueue, CloseWakesABlockedPusher) {
+  EventQueue queue(2, 1 << 20);
+  auto group = make_group(2);
+  ASSERT_TRUE(queue.push(group));
+  std::atomic<bool> result{true};
+  std::thread pusher([&] {
+    auto more = make_group(3);
+    result.store(queue.push(more));
+    for (auto& item : more) free_event(item.event);
+  });
+  std::this_thread::sleep_for(milliseconds(30));
+  queue.close();
+  pusher.join();
+  EXPECT_FALSE(result.load());
+}
+
+TEST(EventQueue, IdleWaitReturnsNothingWhenEmpty) {
+  EventQueue queue(10, 1 << 20);
+  std::vector<Event*> out;
+  EXPECT_EQ(queue.pop_batch(out, 5, milliseconds(0), milliseconds(10)), 0u);
+  EXPECT_FALSE(queue.drained());
+}
+
+TEST(EventQueue, DestructionFreesQueuedEventsWithoutAcknowledgingThem) {
+  struct Listener : AckListener {
+    int count = 0;
+    void acked(uint64_t) override { ++count; }
+  } listener;
+  {
+    EventQueue queue(10, 1 << 20);
+    AckToken* token = AckToken::create(&listener, 1);
+    auto group = make_group(3);
+    for (auto& item : group) item.event->attach_ack(token);
+    token->release();
+    ASSERT_TRUE(queue.push(group));
+    EXPECT_EQ(listener.count, 0);
+  }
+  // The events were never processed: their chunk must not look done to the source.
+  EXPECT_EQ(listener.count, 0);
+}
+
+}  // namespace
+}  // namespace sluice

@@ -1,0 +1,139 @@
+// Value / Object: storage reuse, equality, text forms.
+#include "core/value.h"
+
+#include <gtest/gtest.h>
+
+namespace sluice {
+namespace {
+
+TEST(ValueTest, ScalarsKeepTheirType) {
+  EXPECT_TRUE(Value().is_null());
+  EXPECT_EQ(Value(true).type(), Type::Bool);
+  EXPECT_EQ(Value(int64_t{5}).as_int(), 5);
+  EXPECT_EQ(Value(2.5).as_float(), 2.5);
+  EXPECT_EQ(Value("abc").as_string(), "abc");
+  EXPECT_EQ(Value(Timestamp{42}).as_timestamp().nanos, 42);
+}
+
+TEST(ValueTest, IntAndFloatCompareNumerically) {
+  EXPECT_EQ(Value(1), Value(1.0));
+  EXPECT_FALSE(Value(1) == Value(1.5));
+  EXPECT_FALSE(Value("1") == Value(1));
+}
+
+TEST(ValueTest, MakeStringKeepsCapacity) {
+  Value v;
+  v.set_string(std::string(200, 'x'));
+  size_t capacity = v.as_string().capacity();
+  v.set_int(3);
+  std::string& s = v.make_string();
+  EXPECT_TRUE(s.empty());
+  EXPECT_GE(s.capacity(), capacity);
+}
+
+TEST(ValueTest, CopyIsDeep) {
+  Value original;
+  original.make_object()["a"].make_array().emplace_back("x");
+  Value copy = original;
+  copy.as_object()["a"].as_array()[0].set_string("y");
+  EXPECT_EQ(original.as_object().find("a")->as_array()[0].as_string(), "x");
+  EXPECT_EQ(copy.as_object().find("a")->as_array()[0].as_string(), "y");
+}
+
+TEST(ValueTest, AssignFromOwnDescendantIsSafe) {
+  Value v;
+  Object& outer = v.make_object();
+  outer["inner"].make_object()["k"] = Value("v");
+  Value& inner = outer["inner"];
+  v = inner;  // the source lives inside the destination
+  ASSERT_TRUE(v.is_object());
+  ASSERT_NE(v.as_object().find("k"), nullptr);
+  EXPECT_EQ(v.as_object().find("k")->as_string(), "v");
+
+  Value arr;
+  arr.make_array().emplace_back(Array{Value(1), Value(2)});
+  arr = arr.as_array()[0];
+  ASSERT_TRUE(arr.is_array());
+  EXPECT_EQ(arr.as_array().size(), 2u);
+}
+
+TEST(ValueTest, TextForms) {
+  EXPECT_EQ(Value(true).to_text(), "true");
+  EXPECT_EQ(Value(int64_t{-12}).to_text(), "-12");
+  EXPECT_EQ(Value(1.0).to_text(), "1.0");
+  EXPECT_EQ(Value(0.1).to_text(), "0.1");
+  EXPECT_EQ(Value(1e7).to_text(), "1.0E7");
+  EXPECT_EQ(Value(Array{Value("a"), Value(1), Value(2.5)}).to_text(), "a,1,2.5");
+  Object o;
+  o["k"] = Value("v");
+  o["n"] = Value(1);
+  EXPECT_EQ(Value(o).to_text(), R"({"k":"v","n":1})");
+  EXPECT_EQ(Value(Timestamp::from_seconds(0)).to_text(), "1970-01-01T00:00:00.000Z");
+}
+
+TEST(ValueTest, FloatTextJavaAndRuby) {
+  auto java = [](double d) { std::string s; append_float_java(s, d); return s; };
+  auto ruby = [](double d) { std::string s; append_float_ruby(s, d); return s; };
+  EXPECT_EQ(java(1.5), "1.5");
+  EXPECT_EQ(java(-0.001), "-0.001");
+  EXPECT_EQ(java(0.0001), "1.0E-4");
+  EXPECT_EQ(java(12345678.9), "1.23456789E7");
+  EXPECT_EQ(ruby(12345678.9), "12345678.9");
+  EXPECT_EQ(ruby(1e20), "1.0e+20");
+  EXPECT_EQ(ruby(0.0001), "0.0001");
+  EXPECT_EQ(ruby(0.00001), "1.0e-05");
+  EXPECT_EQ(ruby(100.0), "100.0");
+  EXPECT_EQ(ruby(0.1 + 0.2), "0.30000000000000004");
+}
+
+TEST(ObjectTest, KeepsInsertionOrderAndErases) {
+  Object o;
+  o["c"] = Value(1);
+  o["a"] = Value(2);
+  o["b"] = Value(3);
+  EXPECT_TRUE(o.erase("a"));
+  EXPECT_FALSE(o.erase("a"));
+  std::string keys;
+  for (auto& e : o) keys += e.key;
+  EXPECT_EQ(keys, "cb");
+  o["d"] = Value(4);
+  keys.clear();
+  for (auto& e : o) keys += e.key;
+  EXPECT_EQ(keys, "cbd");
+}
+
+TEST(ObjectTest, TakeMovesTheValueOut) {
+  Object o;
+  o["x"] = Value("payload");
+  Value out;
+  EXPECT_TRUE(o.take("x", out));
+  EXPECT_EQ(out.as_string(), "payload");
+  EXPECT_FALSE(o.contains("x"));
+  EXPECT_FALSE(o.take("x", out));
+  EXPECT_TRUE(out.is_null());
+}
+
+TEST(ObjectTest, ClearKeepsEntryStorage) {
+  Object o;
+  o["message"].set_string(std::string(500, 'm'));
+  const std::string* before = &o.find("message")->as_string();
+  o.clear();
+  EXPECT_TRUE(o.empty());
+  Value& reused = o["other"];
+  EXPECT_EQ(&reused.string_ref(), before);  // same slot, same string object
+  EXPECT_GE(reused.string_ref().capacity(), 500u);
+}
+
+TEST(ObjectTest, EqualityIgnoresOrder) {
+  Object a, b;
+  a["x"] = Value(1);
+  a["y"] = Value("s");
+  b["y"] = Value("s");
+  b["x"] = Value(1.0);
+  EXPECT_EQ(a, b);
+  b["z"] = Value();
+  EXPECT_FALSE(a == b);
+}
+
+}  // namespace
+}  // namespace sluice
