@@ -138,26 +138,38 @@ inline unsigned special_bytes(__m128i block) {
   return unsigned(_mm_movemask_epi8(special));
 }
 
-// The last `available` (< 16) bytes of a string as a block; the bytes past them are junk
-// that the caller masks off. When the 16 bytes cannot cross into another page the load reads
-// them directly (it cannot fault: pages are the unit of protection), else a padded copy is
-// made. Address sanitizer builds always copy, so they never see the harmless over-read.
+inline uint64_t load64(const char* s) {
+  uint64_t v;
+  std::memcpy(&v, s, 8);
+  return v;
+}
+
+inline uint32_t load32(const char* s) {
+  uint32_t v;
+  std::memcpy(&v, s, 4);
+  return v;
+}
+
+// The `available` (1..15) bytes at s as the low bytes of a block (the rest is junk that the
+// caller masks off), read with overlapping loads that stay inside the string.
 inline __m128i load_tail(const char* s, size_t available) {
-#if !defined(__SANITIZE_ADDRESS__)
-  if ((reinterpret_cast<uintptr_t>(s) & 4095) <= 4096 - 16) {
-    __m128i block;
-    // An asm-opaque load: the compiler must not reason about the bytes past the string.
-    asm("movdqu %1, %0" : "=x"(block) : "m"(*reinterpret_cast<const char(*)[16]>(s)));
-    return block;
+  uint64_t low, high = 0;
+  if (available >= 8) {
+    low = load64(s);
+    // s[available-8, available) shifted so that s[8] lands in byte 0 of the high half.
+    if (available > 8) high = load64(s + available - 8) >> (8 * (16 - available));
+  } else if (available >= 4) {
+    low = load32(s) | (uint64_t(load32(s + available - 4) >> (8 * (8 - available))) << 32);
+  } else {
+    low = uint8_t(s[0]);
+    if (available > 1) low |= uint64_t(uint8_t(s[1])) << 8;
+    if (available > 2) low |= uint64_t(uint8_t(s[2])) << 16;
   }
-#endif
-  alignas(16) char padded[16] = {};
-  std::memcpy(padded, s, available);
-  return _mm_load_si128(reinterpret_cast<const __m128i*>(padded));
+  return _mm_set_epi64x(int64_t(high), int64_t(low));
 }
 #endif
 
-// Copies s[0, n) escaped to p (room for 6n + 16 bytes guaranteed); returns the new end.
+// Copies s[0, n) escaped to p (room for 6n + 64 bytes guaranteed); returns the new end.
 // Blocks are copied whole as they are scanned; at a byte that needs escaping the copy
 // stops there, the escape is written, and scanning resumes after it.
 char* write_escaped(char* p, const char* s, size_t n) {
@@ -174,9 +186,30 @@ char* write_escaped(char* p, const char* s, size_t n) {
       i += 32;
       continue;
     }
-    unsigned offset = unsigned(__builtin_ctz(mask));
-    p = write_escape(p + offset, static_cast<unsigned char>(s[i + offset]));
-    i += offset + 1;
+    // Escape the special bytes of this block in turn: the clean bytes before the first are
+    // already in place; after each escape the next 32 source bytes are copied ahead (into
+    // room the caller reserved) while they lie within the string, else scanning resumes there.
+    size_t start = 0;
+    char* q = p;
+    for (;;) {
+      unsigned offset = unsigned(__builtin_ctz(mask));
+      q += offset - start;
+      q = write_escape(q, static_cast<unsigned char>(s[i + offset]));
+      start = offset + 1;
+      mask &= mask - 1;
+      if (n - i < start + 32) break;
+      __m128i next_low = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i + start));
+      __m128i next_high = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i + start + 16));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(q), next_low);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 16), next_high);
+      if (mask == 0) {
+        q += 32 - start;
+        start = 32;
+        break;
+      }
+    }
+    p = q;
+    i += start;
   }
   while (i < n) {
     const size_t available = n - i;
@@ -213,7 +246,7 @@ char* write_string(Writer& w, char* p, std::string_view s) {
   const char* data = s.data();
   size_t n = s.size();
   if (n <= kStringSlice) {
-    p = w.ensure(p, n * 6 + 16 + 2 + kSlack);
+    p = w.ensure(p, n * 6 + 64 + 2 + kSlack);
     *p++ = '"';
     p = write_escaped(p, data, n);
     *p++ = '"';
@@ -223,7 +256,7 @@ char* write_string(Writer& w, char* p, std::string_view s) {
   *p++ = '"';
   while (n > 0) {
     size_t slice = std::min(n, kStringSlice);
-    p = w.ensure(p, slice * 6 + 16 + 1 + kSlack);
+    p = w.ensure(p, slice * 6 + 64 + 1 + kSlack);
     p = write_escaped(p, data, slice);
     data += slice;
     n -= slice;
@@ -372,9 +405,18 @@ void json_append_event(std::string& out, const Event& e) {
 }
 
 bool json_parse(std::string_view text, Value& out, std::string* error) {
-  thread_local simdjson::dom::parser parser;
+  // The per-thread parser keeps the capacity of the largest document it saw; a huge one
+  // gets a parser of its own so that memory is given back afterwards.
+  constexpr size_t kLargeDocument = 16 << 20;
+  thread_local simdjson::dom::parser shared_parser;
+  std::unique_ptr<simdjson::dom::parser> own_parser;
+  simdjson::dom::parser* parser = &shared_parser;
+  if (text.size() > kLargeDocument) {
+    own_parser = std::make_unique<simdjson::dom::parser>();
+    parser = own_parser.get();
+  }
   simdjson::dom::element root;
-  auto err = parser.parse(text.data(), text.size()).get(root);
+  auto err = parser->parse(text.data(), text.size()).get(root);
   if (err) {
     if (error) *error = simdjson::error_message(err);
     return false;

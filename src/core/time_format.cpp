@@ -465,7 +465,7 @@ size_t format_iso8601(Timestamp ts, char* out) {
     std::memcpy(cached_text, head.data(), cached_length);
     cached_second = seconds;
   }
-  std::memcpy(out, cached_text, cached_length);
+  std::memcpy(out, cached_text, sizeof cached_text);  // fixed size: one inlined copy; the caller has the room
   char* p = out + cached_length;
   // Milliseconds always; 6 or 9 digits only when the finer parts are non-zero (java's ISO_INSTANT).
   if (nanos % 1000000 == 0) {

@@ -66,6 +66,7 @@ struct Digits {
 Digits shortest_digits(double value) {
   char buf[64];
   char* end = fmt::format_to(buf, "{}", std::fabs(value));
+  *end = '\0';  // for atoi below
   Digits d;
   const char* p = buf;
   int exponent = 0;

@@ -162,8 +162,58 @@ class Translator {
       out_.insert(atom_start_, "(?:");
       out_ += ')';
     }
+    if (kind == Quantified::Greedy && reduce_nested_repeat(c)) return;
     out_ += text;
     quantified_ = kind;
+  }
+
+  // Length of the one-character atom at the start of `s` (a class, an escape, `.`, a literal
+  // character), or 0.
+  static size_t single_char_atom(std::string_view s) {
+    if (s.empty()) return 0;
+    if (s[0] == '[') {
+      size_t i = 1;
+      if (i < s.size() && s[i] == '^') ++i;
+      if (i < s.size() && s[i] == ']') ++i;
+      while (i < s.size() && s[i] != ']') i += s[i] == '\\' ? 2 : 1;
+      return i < s.size() ? i + 1 : 0;
+    }
+    if (s[0] == '\\') {
+      if (s.size() < 2) return 0;
+      if (s[1] == 'x' && s.size() > 2 && s[2] == '{') {
+        size_t close = s.find('}');
+        return close == std::string_view::npos ? 0 : close + 1;
+      }
+      if (std::string_view("dDwWsShHvVN").find(s[1]) != std::string_view::npos) return 2;
+      if (!is_alpha(s[1]) && !is_digit(s[1])) return 2;
+      return 0;
+    }
+    if (std::string_view("()|*+?{}^$").find(s[0]) != std::string_view::npos) return 0;
+    return utf8_length(static_cast<unsigned char>(s[0]));
+  }
+
+  // Onigmo folds a repeated group holding only a repeated character, `(?:[a-z]+)+`, into
+  // one repeat (`[a-z]+`); PCRE2 does not, and backtracks exponentially on such groups
+  // when the rest fails. Both spellings try the same lengths in the same order, so fold.
+  bool reduce_nested_repeat(char outer) {
+    char next = pos_ + 1 < in_.size() ? in_[pos_ + 1] : '\0';
+    if (next == '?' || next == '+') return false;  // a lazy/possessive outer repeat differs
+    std::string_view atom(out_);
+    atom.remove_prefix(atom_start_);
+    size_t open = atom.starts_with("(?:") ? 3 : (atom.starts_with("(") && !atom.starts_with("(?")) ? 1 : 0;
+    if (!open || atom.size() < open + 3 || atom.back() != ')') return false;
+    std::string_view inner = atom.substr(open, atom.size() - open - 1);
+    size_t len = single_char_atom(inner);
+    if (!len || inner.size() != len + 1) return false;
+    char q = inner[len];
+    if (q != '*' && q != '+' && q != '?') return false;
+    char folded = (q == '+' && outer == '+') ? '+' : (q == '?' && outer == '?') ? '?' : '*';
+    std::string single(inner.substr(0, len));
+    out_.resize(atom_start_);
+    out_ += single;
+    out_ += folded;
+    quantified_ = Quantified::Greedy;
+    return true;
   }
 
   void group_open() {

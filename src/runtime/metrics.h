@@ -38,7 +38,7 @@ struct PipelineMetrics {
   std::atomic<int64_t> queue_events{0};      // currently queued
   std::atomic<int64_t> queue_bytes{0};
   uint64_t queue_max_events = 0, queue_max_bytes = 0;
-  int64_t started_at_millis = 0;
+  std::atomic<int64_t> started_at_millis{0};  // wall clock, set by start()
   std::atomic<uint64_t> reloads_successes{0}, reloads_failures{0};
   // Events whose `if` condition failed to evaluate (e.g. a number compared with a string): the
   // condition counted as false for them and they got the tag `_conditional_evaluation_error`.

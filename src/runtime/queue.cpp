@@ -30,6 +30,11 @@ bool EventQueue::has_room(uint32_t bytes) const {
   return bytes_ + bytes <= max_bytes_;
 }
 
+bool EventQueue::worth_waking_pushers() const {
+  if (count_ == 0) return true;
+  return (capacity_ - count_) * 2 >= capacity_ && bytes_ * 2 <= max_bytes_;
+}
+
 void EventQueue::publish_metrics() {
   if (!metrics_) return;
   metrics_->queue_events.store(int64_t(count_), std::memory_order_relaxed);
@@ -45,6 +50,7 @@ bool EventQueue::push(std::vector<Item>& group) {
     if (!has_room(group[next].bytes)) {
       auto blocked_since = std::chrono::steady_clock::now();
       ++waiting_pushers_;
+      if (filling_poppers_ > 0) not_empty_.notify_all();  // the queue is full: no point waiting to fill
       not_full_.wait(lock, [&] { return closed_ || has_room(group[next].bytes); });
       --waiting_pushers_;
       if (metrics_) {
@@ -62,7 +68,8 @@ bool EventQueue::push(std::vector<Item>& group) {
       ++next;
     }
     publish_metrics();
-    if (waiting_poppers_ > 0 && next > moved_before) not_empty_.notify_all();
+    if (next > moved_before && (idle_poppers_ > 0 || (filling_poppers_ > 0 && count_ >= fill_target_)))
+      not_empty_.notify_all();
   }
   bool complete = next == group.size();
   lock.unlock();
@@ -79,17 +86,19 @@ size_t EventQueue::pop_batch(std::vector<Event*>& out, size_t max, std::chrono::
   if (max == 0) return 0;
   std::unique_lock lock(mutex_);
   if (count_ == 0 && !closed_) {
-    ++waiting_poppers_;
+    ++idle_poppers_;
     not_empty_.wait_for(lock, idle_wait, [&] { return count_ > 0 || closed_; });
-    --waiting_poppers_;
+    --idle_poppers_;
   }
   if (count_ == 0) return 0;
   // Wait a little for a fuller batch, as Logstash's batch delay does; a closed queue has
-  // nothing more coming.
-  if (count_ < max && !closed_ && fill_delay.count() > 0) {
-    ++waiting_poppers_;
-    not_empty_.wait_for(lock, fill_delay, [&] { return count_ >= max || closed_; });
-    --waiting_poppers_;
+  // nothing more coming, and a full one (inputs blocked) cannot grow.
+  size_t target = std::min(max, capacity_);
+  if (count_ < target && !closed_ && waiting_pushers_ == 0 && fill_delay.count() > 0) {
+    ++filling_poppers_;
+    fill_target_ = target;
+    not_empty_.wait_for(lock, fill_delay, [&] { return count_ >= target || closed_ || waiting_pushers_ > 0; });
+    --filling_poppers_;
   }
   size_t n = std::min(max, count_);
   for (size_t i = 0; i < n; ++i) {
@@ -101,7 +110,7 @@ size_t EventQueue::pop_batch(std::vector<Event*>& out, size_t max, std::chrono::
   }
   count_ -= n;
   publish_metrics();
-  if (waiting_pushers_ > 0) not_full_.notify_all();
+  if (waiting_pushers_ > 0 && worth_waking_pushers()) not_full_.notify_all();
   return n;
 }
 

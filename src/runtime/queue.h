@@ -53,6 +53,7 @@ class EventQueue {
 
  private:
   bool has_room(uint32_t bytes) const;  // with mutex_ held
+  bool worth_waking_pushers() const;    // with mutex_ held
   void publish_metrics();               // with mutex_ held
 
   const size_t capacity_;
@@ -66,7 +67,12 @@ class EventQueue {
   size_t head_ = 0;  // next to pop
   size_t count_ = 0;
   size_t bytes_ = 0;
-  size_t waiting_poppers_ = 0;
+  // Wake-ups are rationed (each costs two context switches): an idle worker is woken by any
+  // push, a worker waiting for a fuller batch only once it can fill it (or the queue is full),
+  // and blocked inputs only once half of the queue is free.
+  size_t idle_poppers_ = 0;
+  size_t filling_poppers_ = 0;
+  size_t fill_target_ = 0;
   size_t waiting_pushers_ = 0;
   bool closed_ = false;
 };

@@ -5,7 +5,9 @@
 // references must be the same too (each one becomes a field).
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
+#include <iostream>
 #include <fstream>
 #include <set>
 #include <string>
@@ -85,6 +87,7 @@ void compare_mode(const std::string& mode) {
       s.match = {{"message", {"%{" + name + "}"}}};
       s.ecs_compatibility = mode;
       s.named_captures_only = false;
+      s.timeout_millis = 200;
       s.builtin_patterns = builtin;
       if (!builtin) s.patterns_dir = {dir};
       return s;
@@ -102,6 +105,7 @@ void compare_mode(const std::string& mode) {
       continue;
     }
     size_t differences = 0;
+    auto started = std::chrono::steady_clock::now();
     for (const auto& input : inputs) {
       Event a, b;
       a.set(FieldRef::of("message"), Value(std::string_view(input)));
@@ -119,6 +123,8 @@ void compare_mode(const std::string& mode) {
       }
     }
     ++compared;
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+    if (ms > 300) std::cout << mode << " " << name << ": " << ms << " ms\n";
   }
   std::string list;
   for (const auto& m : missing) list += m + " ";

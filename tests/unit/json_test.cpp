@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 namespace sluice {
 namespace {
 
@@ -40,6 +42,54 @@ TEST(JsonTest, EscapesAtEveryPositionOfAWord) {
   }
   std::string high(20, '\xc3');  // bytes >= 0x80 are not control characters
   EXPECT_EQ(json_quoted(high), "\"" + high + "\"");
+}
+
+// A byte-at-a-time escaper to compare the fast one against.
+std::string reference_quoted(std::string_view s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out.push_back(char(c));
+        }
+    }
+  }
+  return out + "\"";
+}
+
+TEST(JsonTest, EscapingMatchesAByteAtATimeReference) {
+  // Long strings with escapes at random places exercise the block loops and the copy-ahead.
+  uint32_t seed = 12345;
+  auto next = [&] {
+    seed = seed * 1664525u + 1013904223u;
+    return seed >> 8;
+  };
+  const char specials[] = {'"', '\\', '\n', '\t', '\x01', '\x1f', '\x7f', char(0xc3), char(0xa9)};
+  for (int round = 0; round < 2000; ++round) {
+    size_t length = next() % 300;
+    int density = int(next() % 40) + 1;  // one special in `density` bytes, on average
+    std::string s;
+    for (size_t i = 0; i < length; ++i) {
+      if (int(next() % unsigned(density)) == 0) s.push_back(specials[next() % sizeof specials]);
+      else s.push_back(char('a' + next() % 26));
+    }
+    std::string prefix = "x";  // appending after existing text
+    std::string out = prefix;
+    json_append_string(out, s);
+    ASSERT_EQ(out, prefix + reference_quoted(s)) << "round " << round;
+  }
 }
 
 TEST(JsonTest, Scalars) {

@@ -84,6 +84,14 @@ TEST(ValueTest, FloatTextJavaAndRuby) {
   EXPECT_EQ(ruby(0.00001), "1.0e-05");
   EXPECT_EQ(ruby(100.0), "100.0");
   EXPECT_EQ(ruby(0.1 + 0.2), "0.30000000000000004");
+  EXPECT_EQ(ruby(123456789012345680.0), "1.2345678901234568e+17");
+  EXPECT_EQ(ruby(1234567890123456.0), "1234567890123456.0");
+  EXPECT_EQ(ruby(-2.5), "-2.5");
+  EXPECT_EQ(java(1e-5), "1.0E-5");
+  EXPECT_EQ(java(1.5e-10), "1.5E-10");
+  EXPECT_EQ(java(-1e21), "-1.0E21");
+  EXPECT_EQ(java(9999999.0), "9999999.0");
+  EXPECT_EQ(java(0.5), "0.5");
 }
 
 TEST(ObjectTest, KeepsInsertionOrderAndErases) {

@@ -1031,6 +1031,11 @@ bool DateFormat::parse_float(double value, Timestamp& out) const {
 
 void set_clock_for_testing(NowFunction now) { test_clock.store(now, std::memory_order_relaxed); }
 
+Timestamp current_time() {
+  const NowFunction clock = test_clock.load(std::memory_order_relaxed);
+  return clock ? clock() : Timestamp::now();
+}
+
 uint64_t zone_conversions_on_this_thread() { return thread_zone_conversions; }
 
 }  // namespace sluice::date

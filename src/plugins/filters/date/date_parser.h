@@ -78,6 +78,8 @@ class DateFormat {
 // and counts the local-to-UTC zone conversions done (cache misses) on this thread.
 using NowFunction = Timestamp (*)();
 void set_clock_for_testing(NowFunction now);
+// "Now" as year-less formats see it (the test clock when one is set).
+Timestamp current_time();
 uint64_t zone_conversions_on_this_thread();
 
 }  // namespace sluice::date

@@ -79,17 +79,56 @@ class Book final : public AckListener {
   };
 
   void acked(uint64_t chunk_id) override {
+    bool advanced = false;
     {
       std::lock_guard lock(mutex);
       auto it = chunks.find(chunk_id);
       if (it != chunks.end()) {
-        Progress& progress = *it->second.first;
-        if (progress.tracker.ack(it->second.second)) commit_locked(progress);
+        Progress& progress = *it->second.progress;
+        advanced = progress.tracker.ack(it->second.sequence);
+        if (advanced) commit_locked(progress);
+        in_flight_lines -= it->second.lines;
         chunks.erase(it);
       }
     }
     changed.notify_all();
+    // sincedb_write_interval => 0: the acknowledging thread saves before it goes on (a save
+    // under way is waited for; if it already covered this change, nothing is written twice),
+    // so what the outputs confirmed is on disk before the worker takes its next batch.
+    if (advanced && write_on_ack) save(false, true);
     release_ref();
+  }
+
+  // Writes the sincedb if a record changed since the last write. `blocking` false gives up
+  // when another thread is writing.
+  void save(bool sync, bool blocking) {
+    if (!persist) return;
+    std::unique_lock write_lock(write_mutex, std::defer_lock);
+    if (blocking) write_lock.lock();
+    else if (!write_lock.try_lock()) return;
+    std::vector<SincedbEntry> entries;
+    uint64_t saving;
+    {
+      std::lock_guard lock(mutex);
+      if (version == written_version) return;
+      entries = snapshot_locked(wall_seconds(), clean_after);
+      saving = version;
+    }
+    std::string error;
+    bool ok = write_sincedb_file(sincedb_path, entries, &error, sync);
+    std::lock_guard lock(mutex);
+    if (ok) {
+      written_version = std::max(written_version, saving);
+      last_write_error.clear();
+    } else if (error != last_write_error) {
+      if (log) log->error("{}", error);
+      last_write_error = error;
+    }
+  }
+
+  bool up_to_date() {
+    std::lock_guard lock(mutex);
+    return version == written_version;
   }
 
   void add_ref() { refs_.fetch_add(1, std::memory_order_relaxed); }
@@ -139,10 +178,17 @@ class Book final : public AckListener {
     changed.notify_all();
   }
 
-  void register_chunk(uint64_t chunk_id, const std::shared_ptr<Progress>& progress, uint64_t end) {
+  void register_chunk(uint64_t chunk_id, const std::shared_ptr<Progress>& progress, uint64_t end, size_t lines) {
     std::lock_guard lock(mutex);
     uint64_t sequence = progress->tracker.add(end);
-    chunks.emplace(chunk_id, std::make_pair(progress, sequence));
+    chunks.emplace(chunk_id, InFlight{progress, sequence, lines});
+    in_flight_lines += lines;
+  }
+
+  // Waits (up to `seconds`) until fewer than `limit` lines are unacknowledged.
+  bool wait_in_flight_below(size_t limit, double seconds) {
+    std::unique_lock lock(mutex);
+    return changed.wait_for(lock, std::chrono::duration<double>(seconds), [&] { return in_flight_lines < limit; });
   }
 
   // True when every chunk of the file was acknowledged.
@@ -192,8 +238,24 @@ class Book final : public AckListener {
   mutable std::mutex mutex;
   std::condition_variable changed;
   std::unordered_map<FileKey, Record, FileKeyHash> records;
-  std::unordered_map<uint64_t, std::pair<std::shared_ptr<Progress>, uint64_t>> chunks;
-  uint64_t version = 0;  // bumped whenever a record changes
+  struct InFlight {
+    std::shared_ptr<Progress> progress;
+    uint64_t sequence;
+    size_t lines;
+  };
+  std::unordered_map<uint64_t, InFlight> chunks;
+  size_t in_flight_lines = 0;  // lines of chunks not yet acknowledged
+  uint64_t version = 0;          // bumped whenever a record changes
+  uint64_t written_version = 0;  // the version last saved
+  std::string last_write_error;
+
+  // Persistence, set before run() starts and constant afterwards.
+  bool persist = false;
+  bool write_on_ack = false;
+  std::string sincedb_path;
+  double clean_after = 0;
+  std::shared_ptr<spdlog::logger> log;
+  std::mutex write_mutex;  // one writer of the file at a time
 
  private:
   void commit_locked(const Progress& progress) {
@@ -266,14 +328,16 @@ struct FileInput::Impl {
         host_ref(FieldRef::of(cfg.ecs ? "[host][name]" : "host")),
         read_size(std::max(cfg.file_chunk_size, kMinReadSize)),
         persist(!cfg.sincedb_path.empty() && !is_null_sincedb_path(cfg.sincedb_path)),
-        log(logging::get("sluice.inputs.file")) {}
+        log(logging::get("sluice.inputs.file")) {
+    book->sincedb_path = cfg.sincedb_path;
+    book->clean_after = cfg.sincedb_clean_after;
+    book->write_on_ack = cfg.sincedb_write_interval <= 0;
+    book->log = log;
+  }
 
   ~Impl() {
     stop_writer();
-    if (persist && started) {
-      std::unique_lock lock(book->mutex);
-      if (book->version != written_version) write_sincedb(lock, true);
-    }
+    if (started) book->save(true, true);  // acks that came in after run() returned
     book->release_ref();
   }
 
@@ -298,7 +362,7 @@ struct FileInput::Impl {
   }
 
   void close_chunk(WatchedFile& file, OpenChunk& chunk, uint64_t end) {
-    book->register_chunk(chunk.id, file.progress, end);
+    book->register_chunk(chunk.id, file.progress, end, chunk.lines);
     AckToken* token = chunk.token;
     chunk.token = nullptr;
     token->release();  // the input's own hold: from now on only the events keep the chunk open
@@ -312,6 +376,7 @@ struct FileInput::Impl {
         data,
         [&](std::string_view line, size_t end) {
           if (!chunk.token) {
+            if (!wait_for_window()) return false;
             open_chunk(chunk);
             sink.token = chunk.token;
           }
@@ -331,12 +396,24 @@ struct FileInput::Impl {
     open_chunk(chunk);
     sink.token = chunk.token;
     file.codec->decode_unit(unit, sink);
+    chunk.lines = 1;
     close_chunk(file, chunk, end);
   }
 
   // ---- reading ----
 
   bool should_stop() const { return stop_requested.load(std::memory_order_relaxed) || push_refused || ctx->stopping(); }
+
+  // Holds reading while too many lines are unacknowledged. Without this bound a stalled worker
+  // lets the others run arbitrarily far ahead, and all of that would be read again after a crash.
+  bool wait_for_window() {
+    if (book->wait_in_flight_below(cfg.max_in_flight_lines, 0)) return true;
+    ctx->flush();  // what is buffered must reach the queue for the acks to come
+    while (!should_stop()) {
+      if (book->wait_in_flight_below(cfg.max_in_flight_lines, 0.1)) return true;
+    }
+    return false;
+  }
 
   // Reads what the file has beyond read_pos (within the per-pass budget); returns the bytes read.
   uint64_t read_available(WatchedFile& file) {
@@ -670,38 +747,17 @@ struct FileInput::Impl {
     log->debug("sincedb {}: {} record(s)", cfg.sincedb_path, entries.size());
   }
 
-  // Called with the book's mutex held; unlocks it while writing.
-  void write_sincedb(std::unique_lock<std::mutex>& lock, bool sync) {
-    std::vector<SincedbEntry> entries = book->snapshot_locked(wall_seconds(), cfg.sincedb_clean_after);
-    uint64_t version = book->version;
-    lock.unlock();
-    std::string error;
-    bool ok;
-    {
-      std::lock_guard write_lock(write_mutex);
-      ok = write_sincedb_file(cfg.sincedb_path, entries, &error, sync);
-    }
-    lock.lock();
-    if (ok) {
-      written_version = std::max(written_version, version);
-      last_write_error.clear();
-    } else if (error != last_write_error) {
-      log->error("{}", error);
-      last_write_error = error;
-    }
-  }
-
+  // Saves every sincedb_write_interval; with 0 the acknowledging threads save, and this only
+  // catches a change they skipped because a save was under way.
   void writer_loop() {
-    std::unique_lock lock(book->mutex);
-    while (!writer_stop) {
-      if (cfg.sincedb_write_interval <= 0) {
-        book->changed.wait(lock, [&] { return writer_stop || book->version != written_version; });
-      } else {
-        book->changed.wait_for(lock, std::chrono::duration<double>(cfg.sincedb_write_interval),
-                               [&] { return writer_stop; });
+    const double period = cfg.sincedb_write_interval > 0 ? cfg.sincedb_write_interval : 0.1;
+    for (;;) {
+      {
+        std::unique_lock lock(book->mutex);
+        book->changed.wait_for(lock, std::chrono::duration<double>(period), [&] { return writer_stop; });
+        if (writer_stop) return;
       }
-      if (writer_stop) break;
-      if (book->version != written_version) write_sincedb(lock, false);
+      book->save(false, true);
     }
   }
 
@@ -726,6 +782,7 @@ struct FileInput::Impl {
     ctx = &context;
     started = true;
     if (persist) load_sincedb();
+    book->persist = persist;
     if (persist) start_writer();
     if (cfg.read_mode && cfg.completed_log) {
       int fd = ::open(cfg.completed_log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -777,10 +834,7 @@ struct FileInput::Impl {
       log->warn("stopping with events still in flight: their lines will be read again at the next start");
     }
     stop_writer();
-    if (persist) {
-      std::unique_lock lock(book->mutex);
-      write_sincedb(lock, true);
-    }
+    book->save(true, true);
   }
 
   std::vector<SincedbEntry> positions() const {
@@ -810,10 +864,7 @@ struct FileInput::Impl {
   bool warned_open_limit = false;
 
   std::thread writer;
-  bool writer_stop = false;        // guarded by book->mutex
-  uint64_t written_version = 0;    // guarded by book->mutex
-  std::string last_write_error;    // guarded by book->mutex
-  std::mutex write_mutex;          // one writer of the sincedb file at a time
+  bool writer_stop = false;  // guarded by book->mutex
 };
 
 FileInput::FileInput(FileInputConfig config, std::unique_ptr<Codec> codec)
@@ -998,6 +1049,15 @@ FileInputConfig make_file_input_config(const Options& options, const PluginConte
   cfg.sort_descending = options.get_string("file_sort_direction") == "desc";
   cfg.ecs = ecs_mode(options, ctx) != "disabled";
   cfg.host = local_host_name();
+  if (ctx.settings) {
+    // Twice what the pipeline holds (queue + a batch per worker): enough to keep it busy,
+    // small enough that a crash re-reads little.
+    size_t workers = size_t(ctx.settings->workers > 0 ? ctx.settings->workers
+                                                      : std::max(1u, std::thread::hardware_concurrency()));
+    size_t batch = size_t(std::max(1, ctx.settings->batch_size));
+    size_t queue = ctx.settings->queue_max_events ? ctx.settings->queue_max_events : workers * batch * 4;
+    cfg.max_in_flight_lines = std::max(2 * (queue + workers * batch), 2 * cfg.max_chunk_lines);
+  }
   return cfg;
 }
 

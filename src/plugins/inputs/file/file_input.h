@@ -43,6 +43,7 @@ struct FileInputConfig {
   bool ecs = true;                       // [log][file][path] + [host][name], else path + host
   std::string host;                      // this machine's name
   size_t max_chunk_lines = 256;          // lines per acknowledged chunk
+  size_t max_in_flight_lines = 16384;    // reading waits while this many lines are unacknowledged
   double stop_ack_wait = 10;             // at stop: seconds to wait for in-flight chunks' acks
   size_t max_line_bytes = 32u << 20;     // a longer unfinished line is emitted as it is
 };
