@@ -2,6 +2,7 @@
 // list in blocks, so events made on input threads and freed on workers come back.
 #include "core/event_pool.h"
 
+#include <algorithm>
 #include <mutex>
 #include <vector>
 
@@ -13,6 +14,39 @@ constexpr size_t kBlockSize = 64;          // events moved between a thread and 
 constexpr size_t kLocalLimit = 2 * kBlockSize;
 constexpr size_t kGlobalBlockLimit = 256;  // beyond this (16k events) freed events are deleted
 constexpr size_t kMaxPooledFields = 256;   // an event grown this wide is not worth keeping
+// Pooled events keep their strings' capacity; one that held big values is freed instead, so
+// the pool never pins more than about kMaxPooledBytes per cached event.
+constexpr size_t kMaxPooledBytes = 64 * 1024;
+
+// Heap bytes the value's storage holds on to (strings by capacity), give or take.
+size_t retained_bytes(Value& v, size_t budget) {
+  size_t total = v.string_ref().capacity();
+  if (total > budget) return total;
+  if (v.is_array()) {
+    for (Value& item : v.as_array()) {
+      total += 32 + retained_bytes(item, budget - std::min(budget, total));
+      if (total > budget) return total;
+    }
+  } else if (v.is_object()) {
+    for (Object::Entry& entry : v.as_object()) {
+      total += 48 + entry.key.capacity() + retained_bytes(entry.value, budget - std::min(budget, total));
+      if (total > budget) return total;
+    }
+  }
+  return total;
+}
+
+bool too_big_to_pool(Event& e) {
+  if (e.fields().size() > kMaxPooledFields || e.metadata().size() > kMaxPooledFields) return true;
+  size_t total = 0;
+  for (Object* object : {&e.fields(), &e.metadata()}) {
+    for (Object::Entry& entry : *object) {
+      total += 48 + entry.key.capacity() + retained_bytes(entry.value, kMaxPooledBytes);
+      if (total > kMaxPooledBytes) return true;
+    }
+  }
+  return false;
+}
 
 using Block = std::vector<Event*>;
 
@@ -81,7 +115,7 @@ Event* new_event() {
 
 void free_event(Event* e) {
   if (!e) return;
-  if (e->fields().size() > kMaxPooledFields) {
+  if (too_big_to_pool(*e)) {
     delete e;  // releases its ack hold too
     return;
   }

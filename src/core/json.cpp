@@ -159,7 +159,8 @@ inline __m128i load_tail(const char* s, size_t available) {
     // s[available-8, available) shifted so that s[8] lands in byte 0 of the high half.
     if (available > 8) high = load64(s + available - 8) >> (8 * (16 - available));
   } else if (available >= 4) {
-    low = load32(s) | (uint64_t(load32(s + available - 4) >> (8 * (8 - available))) << 32);
+    low = load32(s);
+    if (available > 4) low |= uint64_t(load32(s + available - 4) >> (8 * (8 - available))) << 32;
   } else {
     low = uint8_t(s[0]);
     if (available > 1) low |= uint64_t(uint8_t(s[1])) << 8;

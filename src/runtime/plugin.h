@@ -128,7 +128,9 @@ class Output {
   // Takes the events. When it returns, each event is either written or held by the output
   // (it took AckHold::retain(event->ack_token()) and releases it once stored).
   virtual void write(std::span<Event* const> events) = 0;
-  virtual void flush() {}  // periodic and at shutdown
+  // Periodic (about every second, from a worker thread) and once at shutdown before close().
+  // Serialized with write() unless thread_safe().
+  virtual void flush() {}
   virtual void close() {}
   // Whether write() may be called from several workers at once; if not, the runtime serializes.
   virtual bool thread_safe() const { return false; }

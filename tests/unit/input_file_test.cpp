@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include <zlib.h>
+
 #include "config/parser.h"
 #include "core/event_pool.h"
 #include "plugins/inputs/file/file_input.h"
@@ -491,6 +493,58 @@ TEST_F(InputFile, LargeFileInChunks) {
   EXPECT_EQ(messages.front(), "line 0");
   EXPECT_EQ(messages[123456], "line 123456");
   EXPECT_EQ(messages.back(), "line 199999");
+}
+
+void write_gzip(const std::string& path, const std::string& content) {
+  gzFile gz = gzopen(path.c_str(), "wb");
+  ASSERT_NE(gz, nullptr);
+  ASSERT_EQ(gzwrite(gz, content.data(), unsigned(content.size())), int(content.size()));
+  gzclose(gz);
+}
+
+TEST_F(InputFile, ReadModeDecompressesGzipArchives) {
+  std::string path = dir_.file("archive.log.gz");
+  write_gzip(path, numbered_lines(0, 3000) + "crlf line\r\nlast without newline");
+  FileInputConfig cfg = config({dir_.path().string() + "/*.gz"});
+  cfg.read_mode = true;
+  cfg.exit_after_read = true;
+  cfg.completed_delete = false;
+  cfg.completed_log = true;
+  cfg.completed_log_path = dir_.file("done.txt");
+  cfg.check_archive_validity = true;
+  FakeContext ctx(true);
+  {
+    Running run(cfg, ctx);
+    ASSERT_TRUE(run.finished_within(10s));
+  }
+  auto expected = numbered(0, 3000);
+  expected.push_back("crlf line");
+  expected.push_back("last without newline");
+  EXPECT_EQ(ctx.messages(), expected);
+  EXPECT_EQ(saved_position(path), fs::file_size(path));  // the compressed size, as Logstash records it
+  EXPECT_EQ(test::read_file(cfg.completed_log_path), path + "\n");
+  FakeContext again(true);
+  Running second(cfg, again);
+  ASSERT_TRUE(second.finished_within(10s));
+  EXPECT_EQ(again.count(), 0u);
+}
+
+TEST_F(InputFile, CorruptGzipIsSkippedAndKept) {
+  std::string good = dir_.file("good.gz");
+  write_gzip(good, numbered_lines(0, 2000));
+  std::string content = test::read_file(good);
+  std::string bad = dir_.file("bad.gz");
+  test::write_file(bad, content.substr(0, content.size() / 2));  // cut in the middle
+  ::unlink(good.c_str());
+  FileInputConfig cfg = config({bad});
+  cfg.read_mode = true;
+  cfg.exit_after_read = true;
+  cfg.check_archive_validity = true;  // completed_delete stays on: a corrupt file must not be deleted
+  FakeContext ctx(true);
+  Running run(cfg, ctx);
+  ASSERT_TRUE(run.finished_within(10s));
+  EXPECT_EQ(ctx.count(), 0u);
+  EXPECT_TRUE(fs::exists(bad));
 }
 
 // ---- through the registry and option validation ----

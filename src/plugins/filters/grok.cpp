@@ -60,7 +60,7 @@ class GrokFilter : public Filter {
         patterns.push_back(value.text);
       }
       // `match => ["message", "a", "message", "b"]` repeats a key: its patterns add up.
-      auto it = std::find_if(s.match.begin(), s.match.end(), [&](auto& m) { return m.first == field; });
+      auto it = std::find_if(s.match.begin(), s.match.end(), [&key = field](auto& m) { return m.first == key; });
       if (it == s.match.end()) s.match.emplace_back(field, std::move(patterns));
       else it->second.insert(it->second.end(), patterns.begin(), patterns.end());
     }

@@ -19,6 +19,7 @@
 #include <unordered_map>
 
 #include <fmt/format.h>
+#include <zlib.h>
 
 #include "config/parser.h"
 #include "core/event_pool.h"
@@ -64,6 +65,9 @@ struct Progress {
   Progress(FileKey k, uint64_t start) : key(k), tracker(start) {}
   FileKey key;
   ChunkTracker tracker;
+  // A gzip file: chunk offsets count decompressed bytes, which mean nothing in the sincedb;
+  // its record moves only once the whole file is acknowledged (to the compressed size).
+  bool compressed = false;
 };
 
 // Receives the acks of every chunk (from worker threads) and keeps the sincedb records. It is
@@ -156,6 +160,19 @@ class Book final : public AckListener {
       r.position = position;
       r.path = path;
       r.last_active = now;
+      ++version;
+    }
+    changed.notify_all();
+  }
+
+  // Moves the record of a watched file directly (a gzip file once fully acknowledged).
+  void set_position(const Progress& owner, uint64_t position) {
+    {
+      std::lock_guard lock(mutex);
+      auto it = records.find(owner.key);
+      if (it == records.end() || it->second.owner != &owner) return;
+      it->second.position = position;
+      it->second.last_active = wall_seconds();
       ++version;
     }
     changed.notify_all();
@@ -259,6 +276,7 @@ class Book final : public AckListener {
 
  private:
   void commit_locked(const Progress& progress) {
+    if (progress.compressed) return;
     auto it = records.find(progress.key);
     if (it == records.end() || it->second.owner != &progress) return;
     it->second.position = progress.tracker.committed();
@@ -299,6 +317,9 @@ struct FileInput::Impl {
     bool deleted = false;
     bool completed = false;     // read mode: finished in this process or an earlier one
     bool open_error_logged = false;
+    bool compressed = false;    // read mode: a .gz/.gzip file, decompressed while read
+    gzFile gz = nullptr;
+    bool gz_failed = false;     // corrupt archive: no completion action, read again next time
   };
 
   // Hands decoded events of one chunk to the pipeline, adding the file input's fields.
@@ -369,12 +390,14 @@ struct FileInput::Impl {
   }
 
   // Decodes the complete lines of `data` (which starts at file offset `base`); returns the bytes consumed.
-  size_t emit_lines(WatchedFile& file, std::string_view data, uint64_t base, size_t resume) {
+  size_t emit_lines(WatchedFile& file, std::string_view data, uint64_t base, size_t resume, bool strip_cr = false) {
     OpenChunk chunk;
     ChunkSink sink(this, &file);
-    size_t consumed = splitter.split(
+    const LineSplitter& lines = strip_cr ? compressed_splitter : splitter;
+    size_t consumed = lines.split(
         data,
         [&](std::string_view line, size_t end) {
+          if (strip_cr && !line.empty() && line.back() == '\r') line.remove_suffix(1);
           if (!chunk.token) {
             if (!wait_for_window()) return false;
             open_chunk(chunk);
@@ -483,7 +506,12 @@ struct FileInput::Impl {
 
   void close_file(WatchedFile& file) {
     if (file.fd < 0) return;
-    ::close(file.fd);
+    if (file.gz) {
+      gzclose(file.gz);  // closes the descriptor too
+      file.gz = nullptr;
+    } else {
+      ::close(file.fd);
+    }
     file.fd = -1;
     --open_files;
   }
@@ -510,6 +538,11 @@ struct FileInput::Impl {
 
   void try_complete(WatchedFile& file) {
     if (!book->settled(*file.progress)) return;
+    if (file.gz_failed) {
+      file.state = State::Done;  // not completed: kept (and read again by the next run)
+      return;
+    }
+    if (file.compressed) book->set_position(*file.progress, file.last_size);
     completed_action(file);
     file.completed = true;
     file.state = State::Done;
@@ -562,6 +595,7 @@ struct FileInput::Impl {
       case State::Active:
         break;
     }
+    if (file.compressed) return process_compressed(file);
     struct stat st;
     if (::fstat(file.fd, &st) != 0) {
       close_file(file);
@@ -596,6 +630,107 @@ struct FileInput::Impl {
       file.state = State::Closed;
     }
     return false;
+  }
+
+  // ---- gzip (read mode) ----
+
+  static bool is_compressed_name(const std::string& path) {
+    auto ends_with = [&](const char* suffix) {
+      size_t n = std::strlen(suffix);
+      return path.size() >= n && path.compare(path.size() - n, n, suffix) == 0;
+    };
+    return ends_with(".gz") || ends_with(".gzip");
+  }
+
+  // After gzread returned 0: a truncated archive reports Z_BUF_ERROR ("unexpected end of file").
+  static bool gzip_clean_end(gzFile gz) {
+    int code = Z_OK;
+    gzerror(gz, &code);
+    return code == Z_OK || code == Z_STREAM_END;
+  }
+
+  // check_archive_validity: decompresses the whole file once before reading it.
+  bool archive_is_valid(const WatchedFile& file) {
+    int fd = ::open(file.path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    gzFile gz = gzdopen(fd, "rb");
+    if (!gz) {
+      ::close(fd);
+      return false;
+    }
+    bool ok = true;
+    for (;;) {
+      int got = gzread(gz, buffer.data(), unsigned(std::min<size_t>(buffer.size(), 1u << 30)));
+      if (got < 0 || (got == 0 && !gzip_clean_end(gz))) ok = false;
+      if (got <= 0) break;
+    }
+    gzclose(gz);
+    return ok;
+  }
+
+  // Reads decompressed lines (delimiter: "\n" with an optional "\r" before it, as Logstash reads
+  // archives); at the end the file waits for its acks like any other in read mode.
+  bool process_compressed(WatchedFile& file) {
+    if (buffer.size() < read_size) buffer.resize(read_size);
+    if (!file.gz) {
+      if (cfg.check_archive_validity && !archive_is_valid(file)) {
+        log->error("{} is not a valid gzip archive: skipped", file.path);
+        close_file(file);
+        file.gz_failed = true;
+        file.state = State::Completed;
+        return false;
+      }
+      file.gz = gzdopen(file.fd, "rb");
+      if (!file.gz) {
+        log->error("cannot read {} as gzip", file.path);
+        close_file(file);
+        file.gz_failed = true;
+        file.state = State::Completed;
+        return false;
+      }
+      gzbuffer(file.gz, 128 * 1024);
+    }
+    uint64_t total = 0;
+    auto started_at = Clock::now();
+    bool at_end = false;
+    while (!should_stop()) {
+      size_t carry = file.pending.size();
+      if (buffer.size() < carry + read_size) buffer.resize(carry + read_size);
+      if (carry) std::memcpy(buffer.data(), file.pending.data(), carry);
+      int got = gzread(file.gz, buffer.data() + carry, unsigned(read_size));
+      if (got < 0 || (got == 0 && !gzip_clean_end(file.gz))) {
+        int code = 0;
+        const char* message = gzerror(file.gz, &code);
+        log->error("{}: gzip error after {} bytes: {}; the file is kept for the next run", file.path, file.read_pos,
+                   message ? message : "unknown");
+        file.gz_failed = true;
+        at_end = true;
+        break;
+      }
+      if (got == 0) {
+        at_end = true;
+        break;
+      }
+      file.read_pos += uint64_t(got);
+      total += uint64_t(got);
+      std::string_view data(buffer.data(), carry + size_t(got));
+      uint64_t base = file.read_pos - data.size();
+      size_t consumed = emit_lines(file, data, base, compressed_splitter.resume_point(carry), true);
+      file.pending.assign(data.data() + consumed, data.size() - consumed);
+      if (push_refused) break;
+      if (file.pending.size() > cfg.max_line_bytes) {
+        emit_unit(file, file.pending, file.read_pos);
+        file.pending.clear();
+      }
+      if (Clock::now() - started_at > kReadTimeSlice) break;
+    }
+    ctx->flush();
+    if (at_end && !should_stop()) {
+      if (!file.pending.empty() && file.pending.back() == '\r') file.pending.pop_back();
+      finish_read(file);
+      return true;
+    }
+    return total > 0;
   }
 
   // ---- discovery ----
@@ -634,7 +769,13 @@ struct FileInput::Impl {
     file->mtime = mtime;
     file->completed = completed;
     file->last_activity = Clock::now();
+    file->compressed = cfg.read_mode && is_compressed_name(path);
+    if (file->compressed && !completed) {
+      start = 0;  // an archive is read whole again unless it was completed
+      file->read_pos = 0;
+    }
     file->progress = std::make_shared<Progress>(key, start);
+    file->progress->compressed = file->compressed;
     file->codec = codec->clone();
     book->watch(key, file->progress.get(), start, path, now);
     log->debug("watching {} from offset {} ({} bytes)", path, start, size);
@@ -846,6 +987,7 @@ struct FileInput::Impl {
   std::unique_ptr<Codec> codec;
   Book* book;
   LineSplitter splitter;
+  LineSplitter compressed_splitter{"\n"};
   FieldRef path_ref;
   FieldRef host_ref;
   size_t read_size;
@@ -925,8 +1067,9 @@ PluginSchema file_schema() {
   schema.name = "file";
   schema.doc =
       "Streams lines from files: tails them (`mode => tail`, like `tail -0F`) or reads whole files (`mode => "
-      "read`). Positions are kept in a sincedb in Logstash's format and advance only over lines that every output "
-      "acknowledged, so a crash re-reads, never loses. Handles rotation by rename and by copytruncate.";
+      "read`; `.gz`/`.gzip` files are decompressed). Positions are kept in a sincedb in Logstash's format and "
+      "advance only over lines that every output acknowledged, so a crash re-reads, never loses. Handles rotation "
+      "by rename and by copytruncate.";
   schema.options = {
       option("path", OptionType::Array, std::nullopt,
              "Absolute paths or glob patterns of the files to read (`/var/log/*.log`, `/var/log/**/*.log`).", {}, true),
@@ -973,7 +1116,8 @@ PluginSchema file_schema() {
       option("file_sort_direction", OptionType::String, cv_string("asc"), "Ascending or descending file order.",
              {"asc", "desc"}),
       option("check_archive_validity", OptionType::Boolean, cv_bool(false),
-             "Accepted for compatibility (gzip archives are not read by sluice yet)."),
+             "Read mode: decompress a gzip archive (`.gz`, `.gzip`) once to check it before reading it; a corrupt "
+             "one is skipped."),
       option("ecs_compatibility", OptionType::String, std::nullopt,
              "`disabled`: fields `path` and `host`; `v1`, `v8`: `[log][file][path]` and `[host][name]`. Default: "
              "pipeline.ecs_compatibility.",
@@ -1047,6 +1191,7 @@ FileInputConfig make_file_input_config(const Options& options, const PluginConte
   }
   cfg.sort_by_path = options.get_string("file_sort_by") == "path";
   cfg.sort_descending = options.get_string("file_sort_direction") == "desc";
+  cfg.check_archive_validity = options.get_bool("check_archive_validity");
   cfg.ecs = ecs_mode(options, ctx) != "disabled";
   cfg.host = local_host_name();
   if (ctx.settings) {

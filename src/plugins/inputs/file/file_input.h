@@ -40,6 +40,7 @@ struct FileInputConfig {
   uint64_t file_chunk_count = std::numeric_limits<uint64_t>::max();  // reads per file per pass
   bool sort_by_path = false;             // file_sort_by => path (else last_modified)
   bool sort_descending = false;
+  bool check_archive_validity = false;   // read mode: test a gzip archive whole before reading it
   bool ecs = true;                       // [log][file][path] + [host][name], else path + host
   std::string host;                      // this machine's name
   size_t max_chunk_lines = 256;          // lines per acknowledged chunk
