@@ -58,7 +58,10 @@ GrokEngine::GrokEngine(const GrokSettings& settings) : settings_(settings) {
   timeout_nanos_ = settings.timeout_millis > 0 ? settings.timeout_millis * 1'000'000 : 0;
   PatternLibrary library;
   if (settings.builtin_patterns) library.merge(PatternLibrary::builtin(settings.ecs_compatibility));
-  for (const auto& dir : settings.patterns_dir) library.add_dir(dir, settings.patterns_files_glob);
+  for (const auto& dir : settings.patterns_dir) {
+    if (library.add_dir(dir, settings.patterns_files_glob).empty())
+      spdlog::warn("grok: patterns_dir `{}` (glob `{}`) matched no pattern file", dir, settings.patterns_files_glob);
+  }
   for (const auto& [name, regex] : settings.pattern_definitions) library.add(name, regex);
 
   std::optional<FieldRef> target;
