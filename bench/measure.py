@@ -12,8 +12,9 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.path.join(os.path.dirname(ROOT), "shared", "bench")
-WORK = os.path.join(ROOT, "build", "bench")
-SLUICE = os.path.join(ROOT, "build", "sluice")
+# SLUICE_BIN picks another build (e.g. build-perf/sluice); scratch files go beside that binary.
+SLUICE = os.path.abspath(os.environ.get("SLUICE_BIN") or os.path.join(ROOT, "build", "sluice"))
+WORK = os.environ.get("SLUICE_BENCH_DIR") or os.path.join(os.path.dirname(SLUICE), "bench")
 
 
 def run(argv, stdout=subprocess.DEVNULL, env=None):

@@ -4,5 +4,5 @@
 # CPU-seconds, events/s, peak RSS and the ratios. Usage: bench/run.sh [--lines N] [--only NAME]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -x build/sluice ] || scripts/build.sh
+[ -n "${SLUICE_BIN:-}" ] || [ -x build/sluice ] || scripts/build.sh
 exec python3 bench/measure.py "$@"

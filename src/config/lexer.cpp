@@ -261,8 +261,10 @@ std::string resolve_string(const Scanner& scanner, const Scanner::RawString& raw
         i += 2;
         continue;
       }
-      if (n == raw.quote) {
+      if (n == raw.quote) {  // the quote does not end the string; Logstash keeps the backslash
+        out += c;
         out += n;
+        as_written += c;
         as_written += n;
         i += 2;
         continue;

@@ -287,7 +287,9 @@ Value& Object::operator[](std::string_view key) {
   if (Value* found = find(key)) return *found;
   if (size_ == entries_.size()) entries_.emplace_back();
   Entry& entry = entries_[size_++];
-  entry.key.assign(key.data(), key.size());
+  // A recycled event refills its slots in the same order: the slot mostly holds this key already.
+  if (entry.key.size() != key.size() || std::memcmp(entry.key.data(), key.data(), key.size()) != 0)
+    entry.key.assign(key.data(), key.size());
   entry.value.set_null();
   return entry.value;
 }

@@ -137,9 +137,10 @@ void GrokEngine::apply_captures(const CompiledExpression& expr, std::string_view
         assign(event.put(sink.ref));
         continue;
       }
-      Value* existing = event.get(sink.ref);
-      if (!existing || existing->is_null()) {
-        assign(existing ? *existing : event.put(sink.ref));
+      // One walk: put() finds the field or adds it as null; missing and null are the same here.
+      Value* existing = &event.put(sink.ref);
+      if (existing->is_null()) {
+        assign(*existing);
       } else if (existing->is_array()) {
         existing->as_array().emplace_back();
         assign(existing->as_array().back());
@@ -232,8 +233,7 @@ GrokResult GrokEngine::process(Event& event) const {
         const Value* arr = event.get(f.ref);
         if (!arr || !arr->is_array() || i >= arr->as_array().size()) break;
         value_text(&arr->as_array()[i], tls_subject);
-        std::string subject = tls_subject;  // nested use of tls_subject is not possible here
-        Attempt a = match_field(f, subject, event, budget);
+        Attempt a = match_field(f, tls_subject, event, budget);
         if (a == Attempt::Timeout) {
           if (!settings_.tag_on_timeout.empty()) event.add_tag(settings_.tag_on_timeout);
           return GrokResult::TimedOut;

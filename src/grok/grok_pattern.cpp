@@ -155,6 +155,20 @@ std::string expand_grok(std::string_view expression, PatternLibrary& library, bo
 }
 
 int64_t ruby_to_i(std::string_view s, bool* overflow) {
+  // Fast path: plain decimal digits, the common case of %{INT:x:int}.
+  if (!s.empty() && s.size() <= 18) {
+    size_t i = (s[0] == '-' || s[0] == '+') ? 1 : 0;
+    int64_t v = 0;
+    bool plain = i < s.size();
+    for (size_t j = i; j < s.size() && plain; ++j) {
+      if (s[j] < '0' || s[j] > '9') plain = false;
+      else v = v * 10 + (s[j] - '0');
+    }
+    if (plain) {
+      if (overflow) *overflow = false;
+      return s[0] == '-' ? -v : v;
+    }
+  }
   size_t p = 0;
   while (p < s.size() && ruby_space(s[p])) ++p;
   bool negative = false;

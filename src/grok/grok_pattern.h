@@ -2,7 +2,9 @@
 // translated from Oniguruma to PCRE2, JIT-compiled, with its captures mapped to fields.
 #pragma once
 
+#ifndef PCRE2_CODE_UNIT_WIDTH
 #define PCRE2_CODE_UNIT_WIDTH 8
+#endif
 #include <pcre2.h>
 
 #include <chrono>

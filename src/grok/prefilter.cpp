@@ -4,6 +4,7 @@
 #include <simdjson.h>
 
 #include <atomic>
+#include <cstdint>
 #include <cstring>
 
 namespace sluice::grok {
@@ -98,7 +99,8 @@ void Prefilter::scan(std::string_view subject, std::vector<unsigned char>& candi
   thread_local ThreadScratch tls;
   hs_scratch_t* scratch = nullptr;
   // Hyperscan's UTF-8 mode needs valid UTF-8; PCRE2 copes with invalid input, so let it.
-  if (simdjson::validate_utf8(subject.data(), subject.size())) scratch = tls.fit(db_->db, serial_);
+  if (subject.size() <= UINT32_MAX && simdjson::validate_utf8(subject.data(), subject.size()))
+    scratch = tls.fit(db_->db, serial_);
   if (!scratch) {
     candidates.assign(count_, 1);
     return;

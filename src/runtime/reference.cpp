@@ -14,7 +14,18 @@ namespace {
 std::string value_as_config(const config::ConfigValue& v) {
   using Kind = config::ConfigValue::Kind;
   switch (v.kind) {
-    case Kind::String: return "\"" + v.text + "\"";
+    case Kind::String: {
+      // Written as in a config with escapes on, so a newline delimiter shows as "\n".
+      std::string out = "\"";
+      for (char c : v.text) {
+        if (c == '\n') out += "\\n";
+        else if (c == '\r') out += "\\r";
+        else if (c == '\t') out += "\\t";
+        else if (c == '"' || c == '\\') out += std::string("\\") + c;
+        else out += c;
+      }
+      return out + "\"";
+    }
     case Kind::Number:
     case Kind::Bareword: return v.text;
     case Kind::Boolean: return v.boolean ? "true" : "false";

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -12,12 +13,12 @@
 namespace {
 
 sluice::cef::Format& format(bool ecs) {
-  static sluice::cef::Format* formats[2] = {nullptr, nullptr};
-  sluice::cef::Format*& slot = formats[ecs ? 1 : 0];
+  static std::unique_ptr<sluice::cef::Format> formats[2];
+  std::unique_ptr<sluice::cef::Format>& slot = formats[ecs ? 1 : 0];
   if (!slot) {
     sluice::cef::FormatSettings settings;
     settings.ecs = ecs;
-    slot = new sluice::cef::Format(settings);
+    slot = std::make_unique<sluice::cef::Format>(settings);
   }
   return *slot;
 }

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,9 +13,9 @@
 
 namespace {
 
-const std::vector<sluice::kv::Scanner*>& scanners() {
-  static std::vector<sluice::kv::Scanner*> all = [] {
-    std::vector<sluice::kv::Scanner*> list;
+const std::vector<std::unique_ptr<sluice::kv::Scanner>>& scanners() {
+  static std::vector<std::unique_ptr<sluice::kv::Scanner>> all = [] {
+    std::vector<std::unique_ptr<sluice::kv::Scanner>> list;
     for (bool strict : {false, true}) {
       for (bool brackets : {true, false}) {
         for (const char* fs : {" ", ",; ", "&?"}) {
@@ -24,7 +25,7 @@ const std::vector<sluice::kv::Scanner*>& scanners() {
             syntax.include_brackets = brackets;
             syntax.field_split = fs;
             syntax.value_split = vs;
-            list.push_back(new sluice::kv::Scanner(syntax));
+            list.push_back(std::make_unique<sluice::kv::Scanner>(syntax));
           }
         }
       }

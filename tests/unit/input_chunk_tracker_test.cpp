@@ -55,18 +55,6 @@ TEST(InputChunkTracker, RebaseForgetsPendingChunks) {
   EXPECT_EQ(t.committed(), 40u);
 }
 
-TEST(InputChunkTracker, AbortedChunkBlocksEverythingAfterIt) {
-  ChunkTracker t(0);
-  uint64_t a = t.add(10), b = t.add(20), c = t.add(30);
-  t.abort(b);
-  EXPECT_TRUE(t.aborted());
-  EXPECT_TRUE(t.ack(a));
-  EXPECT_FALSE(t.ack(c));
-  EXPECT_EQ(t.committed(), 10u);
-  EXPECT_FALSE(t.ack(b));  // an aborted chunk never commits
-  EXPECT_EQ(t.committed(), 10u);
-}
-
 TEST(InputChunkTracker, RandomOrderAlwaysCommitsTheContiguousPrefix) {
   std::mt19937 rng(7);
   for (int round = 0; round < 50; ++round) {

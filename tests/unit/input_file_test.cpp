@@ -341,6 +341,28 @@ TEST_F(InputFile, SincedbAdvancesOnlyOverTheAcknowledgedPrefix) {
   EXPECT_EQ(saved_position(path), content.size());
 }
 
+TEST_F(InputFile, ReadingPausesWhileTooManyLinesAreUnacknowledged) {
+  std::string path = dir_.file("window.log");
+  test::write_file(path, numbered_lines(0, 200));
+  FileInputConfig cfg = config({path});
+  cfg.start_at_beginning = true;
+  cfg.max_chunk_lines = 10;
+  cfg.max_in_flight_lines = 50;
+  FakeContext ctx(/*auto_ack=*/false);
+  Running run(cfg, ctx);
+  ASSERT_TRUE(ctx.wait_count(50));
+  std::this_thread::sleep_for(150ms);
+  EXPECT_EQ(ctx.count(), 50u) << "read past the in-flight window";
+  size_t acked = 0;
+  while (ctx.count() < 200) {
+    size_t now = ctx.count();
+    ctx.ack_range(acked, now);
+    acked = now;
+    ASSERT_TRUE(ctx.wait_count(std::min<size_t>(now + 10, 200), 5s)) << "stuck at " << now;
+  }
+  EXPECT_EQ(ctx.messages(), numbered(0, 200));
+}
+
 TEST_F(InputFile, StopSavesOnlyAcknowledgedPositions) {
   std::string path = dir_.file("stop.log");
   test::write_file(path, numbered_lines(0, 100, "l"));

@@ -29,28 +29,6 @@ std::string local_host_name() {
   return name;
 }
 
-// Copies `from` into `to` reusing the storage `to` already owns (no allocation once warm).
-void assign_value(Value& to, const Value& from) {
-  switch (from.type()) {
-    case Type::Null: to.set_null(); break;
-    case Type::Bool: to.set_bool(from.as_bool()); break;
-    case Type::Int: to.set_int(from.as_int()); break;
-    case Type::Float: to.set_float(from.as_float()); break;
-    case Type::String: to.set_string(from.as_string()); break;
-    case Type::Timestamp: to.set_timestamp(from.as_timestamp()); break;
-    case Type::Array: {
-      Array& items = to.make_array();
-      for (const Value& item : from.as_array()) assign_value(items.emplace_back(), item);
-      break;
-    }
-    case Type::Object: {
-      Object& object = to.make_object();
-      for (const Object::Entry& entry : from.as_object()) assign_value(object[entry.key], entry.value);
-      break;
-    }
-  }
-}
-
 // Collects what a codec decodes.
 class CollectSink final : public EventSink {
  public:
@@ -138,13 +116,66 @@ class GeneratorInput final : public Input {
   }
 
   // One generating loop. `shared` is set when several threads push into the same context.
+  // A decoded line prepared for copying: host and sequence already set, and the entry indexes
+  // of @timestamp and of the sequence field, so each copy is a storage-reusing Object assignment
+  // plus two stores, without a single key lookup.
+  struct Replay {
+    Event* source = nullptr;
+    long timestamp_index = -1;
+    std::vector<size_t> sequence_path;
+  };
+
+  static long entry_index(const Object& object, std::string_view key) {
+    long index = 0;
+    for (const Object::Entry& entry : object) {
+      if (entry.key == key) return index;
+      ++index;
+    }
+    return -1;
+  }
+
+  Replay prepare(Event* source) {
+    Replay replay;
+    replay.source = source;
+    source->put(host_ref_).set_string(host_);
+    source->put(sequence_ref_).set_int(0);
+    replay.timestamp_index = entry_index(source->fields(), "@timestamp");
+    if (replay.timestamp_index >= 0 && !(source->fields().begin() + replay.timestamp_index)->value.is_timestamp())
+      replay.timestamp_index = -1;
+    const Object* object = &source->fields();
+    for (const std::string& segment : sequence_ref_.path()) {
+      long index = entry_index(*object, segment);
+      replay.sequence_path.push_back(size_t(index));  // present: put() above created it
+      const Value& value = (object->begin() + index)->value;
+      if (value.is_object()) object = &value.as_object();
+    }
+    return replay;
+  }
+
+  static Event* copy_of(const Replay& replay, Event* event, Timestamp now, int64_t sequence) {
+    event->fields() = replay.source->fields();
+    if (!replay.source->metadata().empty()) event->metadata() = replay.source->metadata();
+    Object* object = &event->fields();
+    if (replay.timestamp_index >= 0) (object->begin() + replay.timestamp_index)->value.set_timestamp(now);
+    Value* value = nullptr;
+    for (size_t index : replay.sequence_path) {
+      value = &(object->begin() + index)->value;
+      if (value->is_object()) object = &value->as_object();
+    }
+    if (value) value->set_int(sequence);
+    return event;
+  }
+
+  // One generating loop. `shared` is set when several threads push into the same context.
   void generate(InputContext& ctx, Codec& codec, SharedPush* shared) {
-    std::vector<std::vector<Event*>> templates;
+    std::vector<std::vector<Replay>> templates;
     if (replay_) {
       for (const std::string& line : lines_) {
         CollectSink sink;
         codec.decode(line, sink);
-        templates.push_back(std::move(sink.events));
+        std::vector<Replay> replays;
+        for (Event* event : sink.events) replays.push_back(prepare(event));
+        templates.push_back(std::move(replays));
       }
     }
     std::vector<Event*> group;
@@ -154,23 +185,20 @@ class GeneratorInput final : public Input {
     bool open = true;
 
     auto make_event = [&]() -> Event* { return shared ? sluice::new_event() : ctx.new_event(); };
-    // Finishes an event (Logstash sets host and sequence after decoding) and queues it.
-    auto emit = [&](Event* event, int64_t sequence) {
-      event->put(host_ref_).set_string(host_);
-      event->put(sequence_ref_).set_int(sequence);
+    auto queue = [&](Event* event) {
       if (shared) {
         group.push_back(event);
         if (group.size() >= kGroupSize) open = shared->push_group(group) && open;
       } else {
-        open = ctx.push(event) && open;
+        open = ctx.push(event) && open;  // push() hands full groups to the queue by itself
       }
-      // push() hands full groups to the queue by itself; the clock is read once per group.
-      if (++made_with_timestamp >= kGroupSize) {
+      if (++made_with_timestamp >= kGroupSize) {  // the clock is read once per group
         made_with_timestamp = 0;
         now = Timestamp::now();
       }
     };
-    // Slow path: events from a codec that may keep state (line, json_lines...).
+    // Slow path: events from a codec that may keep state (line, json_lines...); Logstash sets
+    // host and sequence after decoding.
     class EmitSink final : public EventSink {
      public:
       explicit EmitSink(std::function<void(Event*)> f) : f_(std::move(f)) {}
@@ -180,7 +208,11 @@ class GeneratorInput final : public Input {
       std::function<void(Event*)> f_;
     };
     int64_t sequence = 0;
-    EmitSink decoded([&](Event* event) { emit(event, sequence); });
+    EmitSink decoded([&](Event* event) {
+      event->put(host_ref_).set_string(host_);
+      event->put(sequence_ref_).set_int(sequence);
+      queue(event);
+    });
 
     for (; open && (count_ == 0 || sequence < count_); ++sequence) {
       if ((sequence & 63) == 0 && stopping(ctx)) break;
@@ -189,17 +221,7 @@ class GeneratorInput final : public Input {
           codec.decode(lines_[i], decoded);
           continue;
         }
-        for (const Event* source : templates[i]) {
-          Event* event = make_event();
-          Object& fields = event->fields();
-          for (const Object::Entry& entry : source->fields()) {
-            Value& to = fields[entry.key];
-            if (entry.value.is_timestamp() && entry.key == "@timestamp") to.set_timestamp(now);
-            else assign_value(to, entry.value);
-          }
-          for (const Object::Entry& entry : source->metadata()) assign_value(event->metadata()[entry.key], entry.value);
-          emit(event, sequence);
-        }
+        for (const Replay& replay : templates[i]) queue(copy_of(replay, make_event(), now, sequence));
       }
     }
     // A streaming codec may hold a last partial event (Logstash flushes it with host only).
@@ -214,8 +236,8 @@ class GeneratorInput final : public Input {
     }
     if (shared && !group.empty()) shared->push_group(group);
     if (!shared) ctx.flush();
-    for (auto& events : templates)
-      for (Event* e : events) free_event(e);
+    for (auto& replays : templates)
+      for (Replay& replay : replays) free_event(replay.source);
   }
 
   int64_t count_ = 0;

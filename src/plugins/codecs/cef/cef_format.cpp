@@ -362,7 +362,8 @@ bool parse_cef_timestamp(std::string_view text, const cctz::time_zone& zone, Tim
     size_t q = p + 1;
     while (q < text.size() && text[q] >= '0' && text[q] <= '9') ++q;
     if (q - (p + 1) >= 4 && q < text.size() && text[q] == ' ') {
-      year = std::stoll(std::string(text.substr(p + 1, q - p - 1)));
+      if (q - (p + 1) > 9) return false;  // beyond any timestamp we can hold
+      for (size_t k = p + 1; k < q; ++k) year = year * 10 + (text[k] - '0');
       has_year = true;
       p = q;
     }

@@ -22,17 +22,10 @@ bool ChunkTracker::ack(uint64_t sequence) {
   return advanced;
 }
 
-void ChunkTracker::abort(uint64_t sequence) {
-  if (sequence < first_sequence_ || sequence - first_sequence_ >= chunks_.size()) return;
-  chunks_[sequence - first_sequence_].state = State::Aborted;
-  aborted_ = true;
-}
-
 void ChunkTracker::rebase(uint64_t position) {
   first_sequence_ += chunks_.size();
   chunks_.clear();
   committed_ = position;
-  aborted_ = false;
 }
 
 }  // namespace sluice::file_input

@@ -19,18 +19,15 @@ class ChunkTracker {
   // Marks the chunk done. Returns true when the committed position advanced. Unknown or stale
   // sequences (from before a rebase) are ignored.
   bool ack(uint64_t sequence);
-  // The chunk's events were discarded (pipeline stopping): it never commits, nor does anything after it.
-  void abort(uint64_t sequence);
   // Forgets every pending chunk and restarts at `position` (truncated file, or a new start).
   void rebase(uint64_t position);
 
   uint64_t committed() const { return committed_; }
   // Chunks registered and not yet committed (acked ones waiting behind a gap count too).
   size_t pending() const { return chunks_.size(); }
-  bool aborted() const { return aborted_; }
 
  private:
-  enum class State : uint8_t { Pending, Acked, Aborted };
+  enum class State : uint8_t { Pending, Acked };
   struct Chunk {
     uint64_t end;
     State state;
@@ -38,7 +35,6 @@ class ChunkTracker {
   std::deque<Chunk> chunks_;  // chunks_[i] has sequence first_sequence_ + i
   uint64_t first_sequence_ = 0;
   uint64_t committed_;
-  bool aborted_ = false;
 };
 
 }  // namespace sluice::file_input

@@ -364,12 +364,30 @@ struct FileInput::Impl {
 
   // ---- events ----
 
+  // Sets a field the codec did not set, in one walk (get + put would walk twice). A scalar in
+  // the way (a json line with "host": "x") is left alone.
+  static void set_if_absent(Event& event, const FieldRef& ref, std::string_view text) {
+    const auto& path = ref.path();
+    Object* object = &event.fields();
+    for (size_t i = 0; i + 1 < path.size(); ++i) {
+      Value* value = object->find(path[i]);
+      if (!value) {
+        value = &(*object)[path[i]];
+        value->make_object();
+      } else if (!value->is_object()) {
+        return;
+      }
+      object = &value->as_object();
+    }
+    if (!object->find(path.back())) (*object)[path.back()].set_string(text);
+  }
+
   void deliver(WatchedFile& file, AckToken* token, Event* event) {
     Object& metadata = event->metadata();
     metadata["path"].set_string(file.path);
     metadata["host"].set_string(cfg.host);
-    if (!event->get(path_ref)) event->put(path_ref).set_string(file.path);
-    if (!event->get(host_ref)) event->put(host_ref).set_string(cfg.host);
+    set_if_absent(*event, path_ref, file.path);
+    set_if_absent(*event, host_ref, cfg.host);
     event->attach_ack(token);
     // false: the pipeline is stopping; the event is still processed, we just stop reading.
     if (!ctx->push(event)) push_refused = true;
@@ -538,14 +556,15 @@ struct FileInput::Impl {
 
   void try_complete(WatchedFile& file) {
     if (!book->settled(*file.progress)) return;
-    if (file.gz_failed) {
-      file.state = State::Done;  // not completed: kept (and read again by the next run)
-      return;
+    if (!file.gz_failed) {  // a corrupt archive is kept, to be read again by the next run
+      if (file.compressed) book->set_position(*file.progress, file.last_size);
+      completed_action(file);
+      file.completed = true;
     }
-    if (file.compressed) book->set_position(*file.progress, file.last_size);
-    completed_action(file);
-    file.completed = true;
     file.state = State::Done;
+    // Read mode may go through very many files: a finished one keeps only its identity.
+    file.codec.reset();
+    std::string().swap(file.pending);
   }
 
   // file_completed_action, run once every event of the file was acknowledged (Logstash runs it
@@ -817,7 +836,10 @@ struct FileInput::Impl {
         if (file.seen) continue;  // the same file under a second name (hard link, two patterns)
         file.seen = true;
         file.rotated_away = false;
-        if (file.state == State::Gone) file.state = file.completed ? State::Done : State::Watched;
+        if (file.state == State::Gone) {
+          file.state = file.completed || file.gz_failed ? State::Done : State::Watched;
+          if (!file.codec) file.codec = codec->clone();
+        }
         if (file.path != path) {
           log->debug("{} was renamed to {}", file.path, path);
           file.path = path;
@@ -895,7 +917,7 @@ struct FileInput::Impl {
     for (;;) {
       {
         std::unique_lock lock(book->mutex);
-        book->changed.wait_for(lock, std::chrono::duration<double>(period), [&] { return writer_stop; });
+        writer_wake.wait_for(lock, std::chrono::duration<double>(period), [&] { return writer_stop; });
         if (writer_stop) return;
       }
       book->save(false, true);
@@ -913,7 +935,7 @@ struct FileInput::Impl {
       std::lock_guard lock(book->mutex);
       writer_stop = true;
     }
-    book->changed.notify_all();
+    writer_wake.notify_all();
     writer.join();
   }
 
@@ -1006,7 +1028,8 @@ struct FileInput::Impl {
   bool warned_open_limit = false;
 
   std::thread writer;
-  bool writer_stop = false;  // guarded by book->mutex
+  bool writer_stop = false;                // guarded by book->mutex
+  std::condition_variable writer_wake;     // not book->changed: acks must not wake the writer
 };
 
 FileInput::FileInput(FileInputConfig config, std::unique_ptr<Codec> codec)

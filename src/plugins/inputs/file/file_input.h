@@ -3,8 +3,10 @@
 // Lines are grouped into chunks (at most max_chunk_lines lines of one read buffer); every event
 // of a chunk holds the chunk's AckToken. A file's sincedb position advances only over the
 // contiguous prefix of fully acknowledged chunks, so a crash re-reads (never skips) what was
-// not confirmed by every output. The sincedb is written by a background thread every
-// sincedb_write_interval (0: as soon as a position advances) and at the end of run().
+// not confirmed by every output. Reading pauses while max_in_flight_lines lines are
+// unacknowledged, which bounds what a crash can make it read twice. The sincedb is written
+// every sincedb_write_interval by a background thread (0: by the acknowledging thread, as soon
+// as a position advances) and at the end of run().
 #pragma once
 
 #include <cstdint>
