@@ -200,12 +200,20 @@ void Event::remove_tag(std::string_view tag) {
   std::erase_if(items, [&](const Value& v) { return v.is_string() && v.as_string() == tag; });
 }
 
-size_t Event::approx_bytes() const {
-  size_t total = 64;
-  for (const Object::Entry& entry : fields_) total += 32 + entry.key.size() + value_bytes(entry.value);
-  for (const Object::Entry& entry : metadata_) total += 32 + entry.key.size() + value_bytes(entry.value);
+// Same count as value_bytes, with the leaves counted inline: this runs on every queue push.
+static size_t object_bytes(const Object& object) {
+  size_t total = 0;
+  for (const Object::Entry& entry : object) {
+    const Value& value = entry.value;
+    total += 32 + entry.key.size();
+    if (value.is_string()) total += 32 + value.as_string().size();
+    else if (value.is_object() || value.is_array()) total += value_bytes(value);
+    else total += 16;
+  }
   return total;
 }
+
+size_t Event::approx_bytes() const { return 64 + object_bytes(fields_) + object_bytes(metadata_); }
 
 void adopt_fields(Event& event, Object& fields) {
   std::swap(event.fields(), fields);

@@ -18,34 +18,38 @@ constexpr size_t kMaxPooledFields = 256;   // an event grown this wide is not wo
 // the pool never pins more than about kMaxPooledBytes per cached event.
 constexpr size_t kMaxPooledBytes = 64 * 1024;
 
-// Heap bytes the value's storage holds on to (strings by capacity), give or take.
-size_t retained_bytes(Value& v, size_t budget) {
-  size_t total = v.string_ref().capacity();
-  if (total > budget) return total;
-  if (v.is_array()) {
-    for (Value& item : v.as_array()) {
-      total += 32 + retained_bytes(item, budget - std::min(budget, total));
-      if (total > budget) return total;
-    }
-  } else if (v.is_object()) {
-    for (Object::Entry& entry : v.as_object()) {
-      total += 48 + entry.key.capacity() + retained_bytes(entry.value, budget - std::min(budget, total));
-      if (total > budget) return total;
-    }
+size_t object_retained_bytes(Object& object, size_t budget);
+
+// Heap bytes a container value's storage holds on to (strings by capacity), give or take.
+// Scalars are counted inline by the callers: this runs on every free, so no call per leaf.
+size_t container_retained_bytes(Value& v, size_t budget) {
+  if (v.is_object()) return object_retained_bytes(v.as_object(), budget);
+  size_t total = 0;
+  for (Value& item : v.as_array()) {
+    total += 32 + item.string_ref().capacity();
+    if (item.is_object() || item.is_array()) total += container_retained_bytes(item, budget - std::min(budget, total));
+    if (total > budget) return total;
+  }
+  return total;
+}
+
+size_t object_retained_bytes(Object& object, size_t budget) {
+  size_t total = 0;
+  for (Object::Entry& entry : object) {
+    Value& value = entry.value;
+    total += 48 + entry.key.capacity() + value.string_ref().capacity();
+    if (value.is_object() || value.is_array())
+      total += container_retained_bytes(value, budget - std::min(budget, total));
+    if (total > budget) return total;
   }
   return total;
 }
 
 bool too_big_to_pool(Event& e) {
   if (e.fields().size() > kMaxPooledFields || e.metadata().size() > kMaxPooledFields) return true;
-  size_t total = 0;
-  for (Object* object : {&e.fields(), &e.metadata()}) {
-    for (Object::Entry& entry : *object) {
-      total += 48 + entry.key.capacity() + retained_bytes(entry.value, kMaxPooledBytes);
-      if (total > kMaxPooledBytes) return true;
-    }
-  }
-  return false;
+  size_t total = object_retained_bytes(e.fields(), kMaxPooledBytes);
+  if (total > kMaxPooledBytes) return true;
+  return total + object_retained_bytes(e.metadata(), kMaxPooledBytes - total) > kMaxPooledBytes;
 }
 
 using Block = std::vector<Event*>;

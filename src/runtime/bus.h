@@ -16,6 +16,8 @@
 // A sender whose address has no listener gives up once its own pipeline is stopping: the
 // events are not acknowledged (the source redoes them), so shutdown stays bounded.
 // Pipelines linked in a cycle cannot shut down this way (each waits for the other): don't.
+// A `pipeline` input that had senders when it started ends by itself once they have all
+// unregistered (their pipelines finished): a chain behind a finite input ends like a batch job.
 // For stopping one downstream pipeline alone (reload), call set_block_on_unlisten(false)
 // first: senders then wait for the address to come back.
 #pragma once

@@ -68,6 +68,37 @@ TEST(PipelineToPipeline, FanOutAcknowledgesAfterEveryCopy) {
   EXPECT_TRUE(down_b->wait_for(10000));
 }
 
+TEST(PipelineToPipeline, DownstreamEndsOnceItsSendersHaveFinished) {
+  // A chain behind a finite input is a batch job: it must end by itself, with everything delivered.
+  PipelineBus bus;
+  auto key = unique_key("finite_chain");
+  auto down = make_pipeline("input { pipeline { address => '" + key + "' } }\n"
+                            "output { rt_collect { key => '" + key + "' } }",
+                            settings(1, 10, 1), &bus);
+  auto up = make_pipeline("input { rt_source { key => '" + key + "' count => 120 chunk => 10 } }\n"
+                          "output { pipeline { send_to => ['" + key + "'] } }",
+                          settings(1, 10, 1), &bus);
+  down->start();
+  up->start();
+  ASSERT_TRUE(up->wait_for(30000));
+  ASSERT_TRUE(down->wait_for(10000)) << "the downstream pipeline did not end after its only sender finished";
+  EXPECT_EQ(collector(key)->size(), 120u);
+  EXPECT_EQ(source(key)->acked_events.load(), 120u);
+}
+
+TEST(PipelineToPipeline, DownstreamWithoutSendersKeepsListening) {
+  PipelineBus bus;
+  auto key = unique_key("no_senders");
+  auto down = make_pipeline("input { pipeline { address => '" + key + "' } }\n"
+                            "output { rt_collect { key => '" + key + "' } }",
+                            settings(1, 10, 1), &bus);
+  down->start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_FALSE(down->finished());
+  down->request_stop();
+  EXPECT_TRUE(down->wait_for(10000));
+}
+
 TEST(PipelineToPipeline, SenderWaitsForTheAddressToAppear) {
   PipelineBus bus;
   auto key = unique_key("late_address");

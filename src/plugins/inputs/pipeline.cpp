@@ -17,7 +17,8 @@ PluginSchema pipeline_input_schema() {
   schema.doc =
       "Receives events sent by `pipeline` outputs of other pipelines in the same process to its `address`. "
       "The sender's acknowledgement travels with the events: the upstream source checkpoints only once this "
-      "pipeline's outputs took them.";
+      "pipeline's outputs took them. When every pipeline that sends to the address has finished (a finite "
+      "input upstream), this input ends too, so a chain of pipelines behind a batch job ends by itself.";
   OptionSpec address;
   address.name = "address";
   address.type = OptionType::String;
@@ -38,7 +39,14 @@ class PipelineInput final : public Input, public PipelineBus::Receiver {
       ctx_ = &ctx;
     }
     bus_->listen(address_, this);
-    ctx.wait_for_stop(-1);
+    // Every pipeline is built (its outputs registered as senders) before any starts. When the
+    // senders seen at start have all finished, nothing can arrive any more: end, so that a
+    // chain behind a finite input (a batch job) ends by itself. With no sender at all, listen
+    // until stopped, as Logstash does.
+    const bool had_senders = bus_->senders(address_) > 0;
+    while (!ctx.wait_for_stop(100)) {
+      if (had_senders && bus_->senders(address_) == 0) break;
+    }
     // Returns once no upstream sender is left (bus.h): everything in flight gets delivered.
     bus_->unlisten(address_, this);
     std::lock_guard lock(mutex_);

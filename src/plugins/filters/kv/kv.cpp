@@ -2,6 +2,7 @@
 // with Logstash's options for splitting, trimming, filtering, transforming and nesting.
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -143,6 +144,75 @@ bool contains(const std::vector<std::string>& list, std::string_view key) {
   return std::find(list.begin(), list.end(), key) != list.end();
 }
 
+// The pairs of one event, in insertion order, with a hash index: FortiGate-style lines carry
+// dozens of keys, and a linear search per key would dominate the parse. Storage is reused
+// from event to event.
+class PairCollector {
+ public:
+  struct Entry {
+    std::string key;
+    Value value;
+  };
+
+  void clear() {
+    size_ = 0;
+    if (!slots_.empty()) std::fill(slots_.begin(), slots_.end(), -1);
+  }
+  bool empty() const { return size_ == 0; }
+  const Entry* begin() const { return entries_.data(); }
+  const Entry* end() const { return entries_.data() + size_; }
+
+  Value* find(std::string_view key) {
+    if (slots_.empty()) return nullptr;
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = hash(key) & mask;; i = (i + 1) & mask) {
+      const int32_t slot = slots_[i];
+      if (slot < 0) return nullptr;
+      if (entries_[size_t(slot)].key == key) return &entries_[size_t(slot)].value;
+    }
+  }
+  const Value* find(std::string_view key) const { return const_cast<PairCollector*>(this)->find(key); }
+
+  // Adds a key that find() did not find.
+  Value& insert(std::string_view key) {
+    if ((size_ + 1) * 2 > slots_.size()) grow();
+    if (size_ == entries_.size()) entries_.emplace_back();
+    Entry& entry = entries_[size_];
+    entry.key.assign(key.data(), key.size());
+    entry.value.set_null();
+    place(size_);
+    ++size_;
+    return entry.value;
+  }
+
+ private:
+  static size_t hash(std::string_view key) { return std::hash<std::string_view>{}(key); }
+
+  void place(size_t index) {
+    const size_t mask = slots_.size() - 1;
+    size_t i = hash(entries_[index].key) & mask;
+    while (slots_[i] >= 0) i = (i + 1) & mask;
+    slots_[i] = int32_t(index);
+  }
+
+  void grow() {
+    slots_.assign(slots_.empty() ? 64 : slots_.size() * 2, -1);
+    for (size_t k = 0; k < size_; ++k) place(k);
+  }
+
+  std::vector<Entry> entries_;
+  size_t size_ = 0;
+  std::vector<int32_t> slots_;
+};
+
+// The same interface over a plain Object (nested hashes of `recursive`).
+struct ObjectCollector {
+  Object& object;
+  Value* find(std::string_view key) { return object.find(key); }
+  Value& insert(std::string_view key) { return object[key]; }
+  bool empty() const { return object.empty(); }
+};
+
 class KvFilter : public Filter {
  public:
   KvFilter(const Options& options, PluginContext& context) : metrics_(context.metrics) {
@@ -200,7 +270,7 @@ class KvFilter : public Filter {
   }
 
   bool filter(Event& event, FilterContext&) override {
-    thread_local Object pairs;
+    thread_local PairCollector pairs;
     pairs.clear();
     Scratch scratch;
     scratch.prefix.clear();
@@ -259,7 +329,8 @@ class KvFilter : public Filter {
   }
 
   // Adds the pairs of `text` to `into`; false on a timeout.
-  bool parse(std::string_view text, Object& into, const Scratch& scratch, size_t depth = 0) const {
+  template <typename Collector>
+  bool parse(std::string_view text, Collector& into, const Scratch& scratch, size_t depth = 0) const {
     thread_local std::vector<kv::Pair> found;
     // Key and value buffers per recursion depth, reused across events.
     thread_local std::vector<std::unique_ptr<std::string[]>> buffers;
@@ -281,7 +352,7 @@ class KvFilter : public Filter {
       apply_transform(key, transform_key_);
       if (!scratch.include->empty() && !contains(*scratch.include, key)) continue;
       if (contains(*scratch.exclude, key)) continue;
-      key.insert(0, scratch.prefix);
+      if (!scratch.prefix.empty()) key.insert(0, scratch.prefix);
 
       value.assign(pair.value.data(), pair.value.size());
       if (trim_value_) trim_value_->apply(value);
@@ -291,50 +362,54 @@ class KvFilter : public Filter {
       Value* existing = into.find(key);
       if (!allow_duplicate_values_ && existing && ruby_include(*existing, value)) continue;
 
-      Value parsed;
-      bool nested = false;
       if (recursive_) {
         Object inner;
-        if (!parse(value, inner, scratch, depth + 1)) {
+        ObjectCollector inner_collector{inner};
+        if (!parse(value, inner_collector, scratch, depth + 1)) {
           found.resize(first);
           return false;
         }
         if (!inner.empty()) {
-          parsed = Value(std::move(inner));
-          nested = true;
+          add(into, existing, key, Value(std::move(inner)));
+          continue;
         }
       }
-      existing = into.find(key);
-      if (!existing) {
-        Value& slot = into[key];
-        if (nested) slot = std::move(parsed);
-        else slot.set_string(value);
-        continue;
-      }
-      if (!existing->is_array()) {
-        Value previous;
-        std::swap(previous, *existing);
-        existing->make_array().push_back(std::move(previous));
-      }
-      if (nested) existing->as_array().push_back(std::move(parsed));
-      else existing->as_array().emplace_back(std::string_view(value));
+      if (!existing) into.insert(key).set_string(value);
+      else append(*existing, Value(std::string_view(value)));
     }
     found.resize(first);
     return true;
   }
 
+  template <typename Collector>
+  static void add(Collector& into, Value* existing, const std::string& key, Value&& value) {
+    if (!existing) into.insert(key) = std::move(value);
+    else append(*existing, std::move(value));
+  }
+
+  // A repeated key: the values become an array.
+  static void append(Value& existing, Value&& value) {
+    if (!existing.is_array()) {
+      Value previous;
+      std::swap(previous, existing);
+      existing.make_array().push_back(std::move(previous));
+    }
+    existing.as_array().push_back(std::move(value));
+  }
+
   // Writes default_keys merged with the pairs (Ruby's default_keys.merge(kv): defaults first).
-  bool store(Event& event, const Object& pairs) const {
+  bool store(Event& event, const PairCollector& pairs) const {
     if (target_) {
       Value& target = event.put(*target_);
       Object& object = target.make_object();
       for (const auto& [key, fallback] : default_keys_) {
         const Value* found = pairs.find(key);
-        if (found) object[key] = *found;
+        if (found) assign(object[key], *found);
         else object[key].set_string(fallback);
       }
-      for (const Object::Entry& entry : pairs) {
-        if (!object.contains(entry.key)) object[entry.key] = entry.value;
+      for (const PairCollector::Entry& entry : pairs) {
+        if (!default_keys_.empty() && is_default_key(entry.key)) continue;  // already written
+        assign(object[entry.key], entry.value);
       }
       return true;
     }
@@ -342,13 +417,24 @@ class KvFilter : public Filter {
       const Value* found = pairs.find(key);
       if (!set_field(event, key, found ? *found : Value(std::string_view(fallback)))) return false;
     }
-    for (const Object::Entry& entry : pairs) {
-      bool is_default = false;
-      for (const auto& d : default_keys_) is_default = is_default || d.first == entry.key;
-      if (is_default) continue;
+    for (const PairCollector::Entry& entry : pairs) {
+      if (!default_keys_.empty() && is_default_key(entry.key)) continue;
       if (!set_field(event, entry.key, entry.value)) return false;
     }
     return true;
+  }
+
+  bool is_default_key(std::string_view key) const {
+    for (const auto& d : default_keys_) {
+      if (d.first == key) return true;
+    }
+    return false;
+  }
+
+  // Copies a value keeping the destination's string storage.
+  static void assign(Value& slot, const Value& value) {
+    if (value.is_string()) slot.set_string(value.as_string());
+    else slot = value;
   }
 
   // event.set(key, value): keys are field references in Logstash (`[a][b]` nests).
@@ -366,8 +452,7 @@ class KvFilter : public Filter {
       if (!ref->is_metadata() && ref->path().size() == 1 && ref->path()[0] == "@timestamp") return false;
       slot = &event.put(*ref);
     }
-    if (value.is_string()) slot->set_string(value.as_string());
-    else *slot = value;
+    assign(*slot, value);
     return true;
   }
 
