@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
-scripts/build.sh -DSLUICE_TESTS=OFF
+scripts/build.sh -DSLUICE_TESTS=OFF -DSLUICE_BENCH=OFF
 exec scripts/example.sh

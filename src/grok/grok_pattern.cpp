@@ -255,24 +255,6 @@ GrokPattern::GrokPattern(std::string_view expression, const PatternLibrary& libr
   if (numbered && !translated_.group_names.empty())
     throw GrokError(fmt::format("numbered back-reference in a regex with named groups (use a name): `{}`", expression));
 
-  uint32_t options = PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_MULTILINE | PCRE2_DOTALL;
-  if (!numbered) options |= PCRE2_NO_AUTO_CAPTURE;
-  pcre2_compile_context* cctx = pcre2_compile_context_create(nullptr);
-  pcre2_set_newline(cctx, PCRE2_NEWLINE_LF);
-  int error = 0;
-  PCRE2_SIZE offset = 0;
-  code_ = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(translated_.pcre.data()), translated_.pcre.size(), options,
-                        &error, &offset, cctx);
-  pcre2_compile_context_free(cctx);
-  if (!code_) {
-    PCRE2_UCHAR msg[256];
-    pcre2_get_error_message(error, msg, sizeof msg);
-    throw GrokError(fmt::format("invalid regex in grok pattern `{}`: {} (at offset {} of the translated regex)",
-                                expression, reinterpret_cast<const char*>(msg), size_t(offset)));
-  }
-  jit_ = pcre2_jit_compile(code_, PCRE2_JIT_COMPLETE) == 0;
-  pcre2_pattern_info(code_, PCRE2_INFO_CAPTURECOUNT, &group_count_);
-
   // Captures by distinct name, in order of first appearance (Regexp#named_captures).
   const auto& names = translated_.group_names;
   for (size_t i = 0; i < names.size(); ++i) {
@@ -299,6 +281,25 @@ GrokPattern::GrokPattern(std::string_view expression, const PatternLibrary& libr
     c.ref = std::move(*ref);
     captures_.push_back(std::move(c));
   }
+
+  // Compiled last: nothing after it throws, so the code cannot leak.
+  uint32_t options = PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_MULTILINE | PCRE2_DOTALL;
+  if (!numbered) options |= PCRE2_NO_AUTO_CAPTURE;
+  pcre2_compile_context* cctx = pcre2_compile_context_create(nullptr);
+  pcre2_set_newline(cctx, PCRE2_NEWLINE_LF);
+  int error = 0;
+  PCRE2_SIZE offset = 0;
+  code_ = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(translated_.pcre.data()), translated_.pcre.size(), options,
+                        &error, &offset, cctx);
+  pcre2_compile_context_free(cctx);
+  if (!code_) {
+    PCRE2_UCHAR msg[256];
+    pcre2_get_error_message(error, msg, sizeof msg);
+    throw GrokError(fmt::format("invalid regex in grok pattern `{}`: {} (at offset {} of the translated regex)",
+                                expression, reinterpret_cast<const char*>(msg), size_t(offset)));
+  }
+  jit_ = pcre2_jit_compile(code_, PCRE2_JIT_COMPLETE) == 0;
+  pcre2_pattern_info(code_, PCRE2_INFO_CAPTURECOUNT, &group_count_);
 }
 
 GrokPattern::~GrokPattern() {

@@ -186,7 +186,12 @@ class PairCollector {
   }
 
  private:
-  static size_t hash(std::string_view key) { return std::hash<std::string_view>{}(key); }
+  // FNV-1a: keys are short, and this beats the library's string hash on them.
+  static size_t hash(std::string_view key) {
+    uint64_t h = 1469598103934665603ULL;
+    for (char c : key) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+    return size_t(h ^ (h >> 29));
+  }
 
   void place(size_t index) {
     const size_t mask = slots_.size() - 1;
@@ -267,6 +272,8 @@ class KvFilter : public Filter {
     tag_on_failure_ = options.get_string_array("tag_on_failure");
     tag_on_timeout_ = options.get_string("tag_on_timeout");
     timeout_millis_ = options.get_int("timeout_millis");
+    rewrite_keys_ = trim_key_ || remove_char_key_ || transform_key_ != CaseTransform::None;
+    rewrite_values_ = trim_value_ || remove_char_value_ || transform_value_ != CaseTransform::None;
   }
 
   bool filter(Event& event, FilterContext&) override {
@@ -346,43 +353,64 @@ class KvFilter : public Filter {
     for (size_t i = first; i < last; ++i) {
       const kv::Pair pair = found[i];
       if (pair.value.empty() && !allow_empty_values_) continue;
-      key.assign(pair.key.data(), pair.key.size());
-      if (trim_key_) trim_key_->apply(key);
-      if (remove_char_key_) remove_char_key_->apply(key);
-      apply_transform(key, transform_key_);
-      if (!scratch.include->empty() && !contains(*scratch.include, key)) continue;
-      if (contains(*scratch.exclude, key)) continue;
-      if (!scratch.prefix.empty()) key.insert(0, scratch.prefix);
-
-      value.assign(pair.value.data(), pair.value.size());
-      if (trim_value_) trim_value_->apply(value);
-      if (remove_char_value_) remove_char_value_->apply(value);
-      apply_transform(value, transform_value_);
-
-      Value* existing = into.find(key);
-      if (!allow_duplicate_values_ && existing && ruby_include(*existing, value)) continue;
-
-      if (recursive_) {
-        Object inner;
-        ObjectCollector inner_collector{inner};
-        if (!parse(value, inner_collector, scratch, depth + 1)) {
-          found.resize(first);
-          return false;
-        }
-        if (!inner.empty()) {
-          add(into, existing, key, Value(std::move(inner)));
-          continue;
-        }
+      // Keys and values are views into the text unless an option rewrites them.
+      std::string_view key_view = pair.key;
+      if (rewrite_keys_ || !scratch.prefix.empty()) {
+        key.assign(pair.key.data(), pair.key.size());
+        if (trim_key_) trim_key_->apply(key);
+        if (remove_char_key_) remove_char_key_->apply(key);
+        apply_transform(key, transform_key_);
+        key_view = key;
       }
-      if (!existing) into.insert(key).set_string(value);
-      else append(*existing, Value(std::string_view(value)));
+      if (!scratch.include->empty() && !contains(*scratch.include, key_view)) continue;
+      if (!scratch.exclude->empty() && contains(*scratch.exclude, key_view)) continue;
+      if (!scratch.prefix.empty()) {
+        key.insert(0, scratch.prefix);
+        key_view = key;
+      }
+      std::string_view value_view = pair.value;
+      if (rewrite_values_) {
+        value.assign(pair.value.data(), pair.value.size());
+        if (trim_value_) trim_value_->apply(value);
+        if (remove_char_value_) remove_char_value_->apply(value);
+        apply_transform(value, transform_value_);
+        value_view = value;
+      }
+      if (!add_pair(into, key_view, value_view, scratch, depth)) {
+        found.resize(first);
+        return false;
+      }
     }
     found.resize(first);
     return true;
   }
 
+  // Stores one pair (duplicates, recursion); false on a timeout in a nested parse.
   template <typename Collector>
-  static void add(Collector& into, Value* existing, const std::string& key, Value&& value) {
+  bool add_pair(Collector& into, std::string_view key, std::string_view value, const Scratch& scratch,
+                size_t depth) const {
+    {
+
+      Value* existing = into.find(key);
+      if (!allow_duplicate_values_ && existing && ruby_include(*existing, value)) return true;
+
+      if (recursive_) {
+        Object inner;
+        ObjectCollector inner_collector{inner};
+        if (!parse(value, inner_collector, scratch, depth + 1)) return false;
+        if (!inner.empty()) {
+          add(into, existing, key, Value(std::move(inner)));
+          return true;
+        }
+      }
+      if (!existing) into.insert(key).set_string(value);
+      else append(*existing, Value(value));
+    }
+    return true;
+  }
+
+  template <typename Collector>
+  static void add(Collector& into, Value* existing, std::string_view key, Value&& value) {
     if (!existing) into.insert(key) = std::move(value);
     else append(*existing, std::move(value));
   }
@@ -472,6 +500,7 @@ class KvFilter : public Filter {
   std::vector<std::string> tag_on_failure_;
   std::string tag_on_timeout_;
   int64_t timeout_millis_ = 30000;
+  bool rewrite_keys_ = false, rewrite_values_ = false;
 };
 
 const RegisterFilter registration{kv_schema(), [](const Options& options, PluginContext& context) {
