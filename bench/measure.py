@@ -14,11 +14,17 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.path.join(os.path.dirname(ROOT), "shared", "bench")
 # SLUICE_BIN picks another build (e.g. build-perf/sluice); scratch files go beside that binary.
 SLUICE = os.path.abspath(os.environ.get("SLUICE_BIN") or os.path.join(ROOT, "build", "sluice"))
+GNU_TIME = "/usr/bin/time"
 WORK = os.environ.get("SLUICE_BENCH_DIR") or os.path.join(os.path.dirname(SLUICE), "bench")
 
 
 def run(argv, stdout=subprocess.DEVNULL, env=None):
     """Returns (cpu_seconds, wall_seconds, max_rss_mib) of one child run."""
+    # wait4's ru_maxrss keeps the high-water mark of the forked Python (~14 MiB) across exec, so
+    # the peak RSS comes from GNU time instead when it is there (its CPU still counts in wait4).
+    use_gnu_time = os.path.exists(GNU_TIME)
+    if use_gnu_time:
+        argv = [GNU_TIME, "-f", "sluice-bench-maxrss-kib=%M"] + argv
     start = time.monotonic()
     proc = subprocess.Popen(argv, stdout=stdout, stderr=subprocess.PIPE, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -28,7 +34,12 @@ def run(argv, stdout=subprocess.DEVNULL, env=None):
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         sys.exit(f"bench: {' '.join(argv)} exited {code}:\n{err[-2000:]}")
-    return usage.ru_utime + usage.ru_stime, wall, usage.ru_maxrss / 1024.0
+    rss_kib = usage.ru_maxrss
+    if use_gnu_time:
+        for line in err.splitlines():
+            if line.startswith("sluice-bench-maxrss-kib="):
+                rss_kib = int(line.split("=", 1)[1])
+    return usage.ru_utime + usage.ru_stime, wall, rss_kib / 1024.0
 
 
 def best_of(n, fn):

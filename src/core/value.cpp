@@ -266,7 +266,8 @@ Object& Object::operator=(const Object& o) {
   if (this == &o) return *this;
   if (entries_.size() < o.size_) entries_.resize(o.size_);
   for (size_t i = 0; i < o.size_; ++i) {
-    entries_[i].key.assign(o.entries_[i].key);
+    // Copies into a recycled event (generator replay, clone) mostly find the same keys in place.
+    if (entries_[i].key != o.entries_[i].key) entries_[i].key.assign(o.entries_[i].key);
     entries_[i].value = o.entries_[i].value;
   }
   size_ = o.size_;
