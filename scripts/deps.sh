@@ -5,7 +5,7 @@ set -euo pipefail
 BUILD_PKGS=(build-essential cmake ninja-build ccache pkg-config
   libpcre2-dev libhyperscan-dev libsimdjson-dev libyaml-cpp-dev libfmt-dev libspdlog-dev libcli11-dev
   libcctz-dev libmaxminddb-dev libnats-dev libhiredis-dev libzstd-dev zlib1g-dev libcurl4-openssl-dev
-  libssl-dev libmicrohttpd-dev python3)
+  libssl-dev libmicrohttpd-dev python3 time)
 TEST_PKGS=(libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
   nats-server redis-server curl util-linux procps)
 pkgs=("${BUILD_PKGS[@]}")

@@ -201,8 +201,13 @@ class FileOutput : public Output {
   ~FileOutput() override {
     close();
     // Events that could not be written must never be acknowledged, not even at shutdown:
-    // their holds are deliberately leaked so the source redelivers them after a restart.
-    if (!held_acks_.empty()) new std::vector<AckHold>(std::move(held_acks_));
+    // their holds go to a process-wide list that is never destroyed (no exit-time release),
+    // so the source redelivers them after a restart.
+    if (held_acks_.empty()) return;
+    static std::mutex graveyard_mutex;
+    static auto* graveyard = new std::vector<AckHold>();
+    std::lock_guard<std::mutex> lock(graveyard_mutex);
+    for (AckHold& hold : held_acks_) graveyard->push_back(std::move(hold));
   }
 
   bool thread_safe() const override { return true; }
