@@ -290,58 +290,17 @@ void append_token(std::string& out, const Token& token, const Broken& t) {
 template <typename Classify>
 std::vector<Token> scan_pattern(std::string_view pattern, bool brackets_are_optional_sections, Classify classify) {
   std::vector<Token> tokens;
-  auto add_literal = [&](std::string_view text) {
-    if (!tokens.empty() && tokens.back().field == Field::Literal) tokens.back().literal.append(text);
-    else tokens.push_back(Token{Field::Literal, 0, std::string(text)});
-  };
-  size_t i = 0;
-  while (i < pattern.size()) {
-    char c = pattern[i];
-    if (c == '\'') {
-      if (i + 1 < pattern.size() && pattern[i + 1] == '\'') {
-        add_literal("'");
-        i += 2;
-        continue;
-      }
-      std::string text;
-      size_t j = i + 1;
-      bool closed = false;
-      while (j < pattern.size()) {
-        if (pattern[j] == '\'') {
-          if (j + 1 < pattern.size() && pattern[j + 1] == '\'') {
-            text.push_back('\'');
-            j += 2;
-            continue;
-          }
-          closed = true;
-          break;
-        }
-        text.push_back(pattern[j++]);
-      }
-      if (!closed) throw std::invalid_argument("unterminated quote in date pattern `" + std::string(pattern) + "`");
-      add_literal(text);
-      i = j + 1;
+  for (DatePatternRun& run : lex_date_pattern(pattern, brackets_are_optional_sections)) {
+    if (run.letter == 0) {
+      tokens.push_back(Token{Field::Literal, 0, std::move(run.literal)});
       continue;
     }
-    if (brackets_are_optional_sections && (c == '[' || c == ']')) {
-      ++i;  // optional sections always print when formatting
-      continue;
+    Field field;
+    if (!classify(run.letter, run.count, field)) {
+      throw std::invalid_argument(std::string("illegal pattern component `") + run.letter + "` in date pattern `" +
+                                  std::string(pattern) + "`");
     }
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
-      size_t j = i;
-      while (j < pattern.size() && pattern[j] == c) ++j;
-      int count = int(j - i);
-      Field field;
-      if (!classify(c, count, field)) {
-        throw std::invalid_argument(std::string("illegal pattern component `") + c + "` in date pattern `" +
-                                    std::string(pattern) + "`");
-      }
-      tokens.push_back(Token{field, count, {}});
-      i = j;
-      continue;
-    }
-    add_literal(std::string_view(&pattern[i], 1));
-    ++i;
+    tokens.push_back(Token{field, run.count, {}});
   }
   return tokens;
 }
@@ -582,6 +541,58 @@ bool parse_iso8601(std::string_view s, Timestamp& out) {
   }
   out.nanos = (local_seconds - offset) * 1000000000LL + nanos;
   return true;
+}
+
+std::vector<DatePatternRun> lex_date_pattern(std::string_view pattern, bool skip_brackets) {
+  std::vector<DatePatternRun> runs;
+  auto add_literal = [&](std::string_view text) {
+    if (!runs.empty() && runs.back().letter == 0) runs.back().literal.append(text);
+    else runs.push_back(DatePatternRun{0, 0, std::string(text)});
+  };
+  size_t i = 0;
+  while (i < pattern.size()) {
+    char c = pattern[i];
+    if (c == '\'') {
+      if (i + 1 < pattern.size() && pattern[i + 1] == '\'') {
+        add_literal("'");
+        i += 2;
+        continue;
+      }
+      std::string text;
+      size_t j = i + 1;
+      bool closed = false;
+      while (j < pattern.size()) {
+        if (pattern[j] == '\'') {
+          if (j + 1 < pattern.size() && pattern[j + 1] == '\'') {
+            text.push_back('\'');
+            j += 2;
+            continue;
+          }
+          closed = true;
+          break;
+        }
+        text.push_back(pattern[j++]);
+      }
+      if (!closed) throw std::invalid_argument("unterminated quote in date pattern `" + std::string(pattern) + "`");
+      add_literal(text);
+      i = j + 1;
+      continue;
+    }
+    if (skip_brackets && (c == '[' || c == ']')) {
+      ++i;  // optional sections always print when formatting
+      continue;
+    }
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
+      size_t j = i;
+      while (j < pattern.size() && pattern[j] == c) ++j;
+      runs.push_back(DatePatternRun{c, int(j - i), {}});
+      i = j;
+      continue;
+    }
+    add_literal(std::string_view(&pattern[i], 1));
+    ++i;
+  }
+  return runs;
 }
 
 }  // namespace sluice

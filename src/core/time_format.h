@@ -80,6 +80,17 @@ struct TimeFormat::Token {
   std::string literal;
 };
 
+// One run of a date pattern: a literal text (quotes resolved, '' = ') or `count` repeats of a pattern letter.
+struct DatePatternRun {
+  char letter = 0;  // 0 for a literal
+  int count = 0;
+  std::string literal;
+};
+// Splits a Joda / java.time pattern into runs, shared by formatting and the date filter's parser.
+// `[` and `]` (java.time optional sections) are dropped when skip_brackets. Throws std::invalid_argument
+// on an unterminated quote.
+std::vector<DatePatternRun> lex_date_pattern(std::string_view pattern, bool skip_brackets = false);
+
 // ISO8601 as Logstash prints @timestamp: 2024-05-01T12:00:00.000Z; more fraction digits
 // (in groups of 3) only when the sub-millisecond part is non-zero.
 void format_iso8601(Timestamp ts, std::string& out);

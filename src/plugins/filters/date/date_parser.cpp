@@ -6,6 +6,8 @@
 
 #include <cctz/civil_time.h>
 
+#include "core/time_format.h"
+
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -228,59 +230,9 @@ bool numeric_letter(char c, int count) {
   }
 }
 
-struct RawToken {
-  char letter = 0;  // 0 for a literal
-  int count = 0;
-  std::string literal;
-};
+using RawToken = DatePatternRun;
 
-std::vector<RawToken> scan_joda(std::string_view pattern) {
-  std::vector<RawToken> tokens;
-  auto add_literal = [&](std::string_view text) {
-    if (!tokens.empty() && tokens.back().letter == 0) tokens.back().literal.append(text);
-    else tokens.push_back(RawToken{0, 0, std::string(text)});
-  };
-  size_t i = 0;
-  while (i < pattern.size()) {
-    char c = pattern[i];
-    if (c == '\'') {
-      if (i + 1 < pattern.size() && pattern[i + 1] == '\'') {
-        add_literal("'");
-        i += 2;
-        continue;
-      }
-      std::string text;
-      size_t j = i + 1;
-      bool closed = false;
-      while (j < pattern.size()) {
-        if (pattern[j] == '\'') {
-          if (j + 1 < pattern.size() && pattern[j + 1] == '\'') {
-            text.push_back('\'');
-            j += 2;
-            continue;
-          }
-          closed = true;
-          break;
-        }
-        text.push_back(pattern[j++]);
-      }
-      if (!closed) throw std::invalid_argument("unterminated quote in date pattern `" + std::string(pattern) + "`");
-      add_literal(text);
-      i = j + 1;
-      continue;
-    }
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
-      size_t j = i;
-      while (j < pattern.size() && pattern[j] == c) ++j;
-      tokens.push_back(RawToken{c, int(j - i), {}});
-      i = j;
-      continue;
-    }
-    add_literal(std::string_view(&pattern[i], 1));
-    ++i;
-  }
-  return tokens;
-}
+std::vector<RawToken> scan_joda(std::string_view pattern) { return lex_date_pattern(pattern); }
 
 int current_year() {
   const NowFunction clock = test_clock.load(std::memory_order_relaxed);
