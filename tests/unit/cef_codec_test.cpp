@@ -247,3 +247,25 @@ TEST(CefFilter, InvalidRecordIsTaggedAndUntouched) {
 
 }  // namespace
 }  // namespace sluice
+
+namespace sluice {
+namespace {
+
+TEST(CefCodecQuoted, DroppingTheClosingCharacterKeepsUtf8Whole) {
+  // A line starting with `"` loses its first and last character (Ruby's data[1..-2]): a multi-byte last
+  // character must go whole, or the rest would be invalid UTF-8 (found by the cef fuzzer).
+  sluice::cef::FormatSettings settings;
+  settings.ecs = false;
+  sluice::cef::Format format(settings);
+  sluice::cef::ParsedRecord record;
+  std::string error;
+  ASSERT_TRUE(format.parse("\"CEF:0|v|p|1.0|100|name|10|msg=caf\xC3\xA9 x\xC2\x81", record, &error)) << error;
+  sluice::Event event;
+  sluice::cef::Format::apply(record, event.fields());
+  const Value* msg = event.fields().find("message");
+  ASSERT_NE(msg, nullptr);
+  EXPECT_EQ(msg->as_string(), "caf\xC3\xA9 x");
+}
+
+}  // namespace
+}  // namespace sluice

@@ -497,7 +497,12 @@ bool Format::parse(std::string_view data, ParsedRecord& out, std::string* error)
   };
   out.clear();
   if (!is_valid_utf8(data)) return fail("invalid byte sequence in UTF-8");
-  if (!data.empty() && data[0] == '"') data = data.size() >= 2 ? data.substr(1, data.size() - 2) : std::string_view();
+  if (!data.empty() && data[0] == '"') {
+    // Ruby's data[1..-2] drops the last character, not byte: keep the UTF-8 valid.
+    size_t last = data.size() - 1;
+    while (last > 1 && (static_cast<unsigned char>(data[last]) & 0xC0) == 0x80) --last;
+    data = last >= 1 ? data.substr(1, last - 1) : std::string_view();
+  }
   // Ruby's chomp: one trailing \r\n, \n or \r.
   if (data.size() >= 2 && data.substr(data.size() - 2) == "\r\n") data.remove_suffix(2);
   else if (!data.empty() && (data.back() == '\n' || data.back() == '\r')) data.remove_suffix(1);
