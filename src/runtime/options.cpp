@@ -529,4 +529,15 @@ std::shared_ptr<config::PluginBlock> Options::get_codec(const std::string& name)
   return nullptr;
 }
 
+OptionSpec option_spec(std::string name, OptionType type, std::optional<config::ConfigValue> default_value,
+                       std::string doc, std::vector<std::string> allowed) {
+  OptionSpec spec;
+  spec.name = std::move(name);
+  spec.type = type;
+  spec.default_value = std::move(default_value);
+  spec.doc = std::move(doc);
+  spec.allowed = std::move(allowed);
+  return spec;
+}
+
 }  // namespace sluice

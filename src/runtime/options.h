@@ -19,6 +19,9 @@ config::ConfigValue cv_number(double n);
 config::ConfigValue cv_bool(bool b);
 config::ConfigValue cv_array(std::vector<std::string> items);
 config::ConfigValue cv_hash();
+// One option of a schema (the common shape; set `required`/`deprecated` on the result when needed).
+OptionSpec option_spec(std::string name, OptionType type, std::optional<config::ConfigValue> default_value,
+                       std::string doc, std::vector<std::string> allowed = {});
 
 class Options {
  public:

@@ -19,12 +19,7 @@ namespace sluice::codec_support {
 
 inline OptionSpec option(std::string name, OptionType type, std::optional<config::ConfigValue> default_value,
                          std::string doc) {
-  OptionSpec spec;
-  spec.name = std::move(name);
-  spec.type = type;
-  spec.default_value = std::move(default_value);
-  spec.doc = std::move(doc);
-  return spec;
+  return option_spec(std::move(name), type, std::move(default_value), std::move(doc));
 }
 
 inline OptionSpec charset_option() {

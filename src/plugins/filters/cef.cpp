@@ -25,26 +25,16 @@ PluginSchema cef_filter_schema() {
   schema.doc =
       "Parses an ArcSight CEF record from `source` the way the cef codec decodes it (header fields, extensions, "
       "ECS or legacy names, syslog header). A sluice addition: Logstash only has the codec.";
-  auto opt = [](std::string name, OptionType type, std::optional<config::ConfigValue> def, std::string doc,
-                std::vector<std::string> allowed = {}) {
-    OptionSpec spec;
-    spec.name = std::move(name);
-    spec.type = type;
-    spec.default_value = std::move(def);
-    spec.doc = std::move(doc);
-    spec.allowed = std::move(allowed);
-    return spec;
-  };
   schema.options = {
-      opt("source", OptionType::String, cv_string("message"), "The field holding the CEF text."),
-      opt("target", OptionType::String, std::nullopt, "Put the parsed fields under this field."),
-      opt("raw_data_field", OptionType::String, std::nullopt, "Keep the raw record in this field."),
-      opt("device", OptionType::String, cv_string("observer"),
+      option_spec("source", OptionType::String, cv_string("message"), "The field holding the CEF text."),
+      option_spec("target", OptionType::String, std::nullopt, "Put the parsed fields under this field."),
+      option_spec("raw_data_field", OptionType::String, std::nullopt, "Keep the raw record in this field."),
+      option_spec("device", OptionType::String, cv_string("observer"),
           "ECS: whether device fields describe the `observer` or the `host`.", {"observer", "host"}),
-      opt("default_timezone", OptionType::String, std::nullopt, "ECS: zone of timestamps that carry none (UTC)."),
-      opt("locale", OptionType::String, std::nullopt, "Locale of month names in timestamps (English)."),
-      opt("tag_on_failure", OptionType::Array, cv_array({"_cefparsefailure"}), "Tags added when the text is not CEF."),
-      opt("ecs_compatibility", OptionType::String, std::nullopt,
+      option_spec("default_timezone", OptionType::String, std::nullopt, "ECS: zone of timestamps that carry none (UTC)."),
+      option_spec("locale", OptionType::String, std::nullopt, "Locale of month names in timestamps (English)."),
+      option_spec("tag_on_failure", OptionType::Array, cv_array({"_cefparsefailure"}), "Tags added when the text is not CEF."),
+      option_spec("ecs_compatibility", OptionType::String, std::nullopt,
           "Field names: disabled (CEF names) or v1/v8 (ECS); default: the pipeline's.", {"disabled", "v1", "v8"}),
   };
   return schema;

@@ -27,32 +27,22 @@ PluginSchema csv_schema() {
   schema.doc =
       "Parses a CSV line from `source` into fields named by `columns` (column1, column2... past those). Quoted "
       "fields may hold separators, doubled quotes and newlines; malformed quoting tags `_csvparsefailure`.";
-  auto opt = [](std::string name, OptionType type, std::optional<config::ConfigValue> def, std::string doc,
-                std::vector<std::string> allowed = {}) {
-    OptionSpec spec;
-    spec.name = std::move(name);
-    spec.type = type;
-    spec.default_value = std::move(def);
-    spec.doc = std::move(doc);
-    spec.allowed = std::move(allowed);
-    return spec;
-  };
   schema.options = {
-      opt("source", OptionType::String, cv_string("message"), "The field holding the CSV text."),
-      opt("target", OptionType::String, std::nullopt, "Put the columns under this field instead of the root."),
-      opt("columns", OptionType::Array, cv_array({}), "Column names, in order."),
-      opt("separator", OptionType::String, cv_string(","), "The column separator (may be several characters)."),
-      opt("quote_char", OptionType::String, cv_string("\""), "The quote character (one character)."),
-      opt("autodetect_column_names", OptionType::Boolean, cv_bool(false),
+      option_spec("source", OptionType::String, cv_string("message"), "The field holding the CSV text."),
+      option_spec("target", OptionType::String, std::nullopt, "Put the columns under this field instead of the root."),
+      option_spec("columns", OptionType::Array, cv_array({}), "Column names, in order."),
+      option_spec("separator", OptionType::String, cv_string(","), "The column separator (may be several characters)."),
+      option_spec("quote_char", OptionType::String, cv_string("\""), "The quote character (one character)."),
+      option_spec("autodetect_column_names", OptionType::Boolean, cv_bool(false),
           "Take the column names from the first line seen (which is dropped); needs one worker."),
-      opt("autogenerate_column_names", OptionType::Boolean, cv_bool(true),
+      option_spec("autogenerate_column_names", OptionType::Boolean, cv_bool(true),
           "Name columns past `columns` column1, column2...; when false they are dropped."),
-      opt("skip_header", OptionType::Boolean, cv_bool(false), "Drop lines equal to the column names."),
-      opt("skip_empty_columns", OptionType::Boolean, cv_bool(false), "Do not store empty columns."),
-      opt("skip_empty_rows", OptionType::Boolean, cv_bool(false), "Drop events whose line is empty."),
-      opt("convert", OptionType::Hash, cv_hash(),
+      option_spec("skip_header", OptionType::Boolean, cv_bool(false), "Drop lines equal to the column names."),
+      option_spec("skip_empty_columns", OptionType::Boolean, cv_bool(false), "Do not store empty columns."),
+      option_spec("skip_empty_rows", OptionType::Boolean, cv_bool(false), "Drop events whose line is empty."),
+      option_spec("convert", OptionType::Hash, cv_hash(),
           "Column => integer, float, date, date_time or boolean."),
-      opt("ecs_compatibility", OptionType::String, std::nullopt,
+      option_spec("ecs_compatibility", OptionType::String, std::nullopt,
           "Accepted for compatibility; csv behaves the same in every mode.", {"disabled", "v1", "v8"}),
   };
   return schema;

@@ -26,53 +26,43 @@ PluginSchema kv_schema() {
   schema.doc =
       "Parses `key=value` text (logfmt, query strings, firewall logs) into fields. Quoted and bracketed values "
       "may hold the field splitter. Without `target` the keys become top-level fields.";
-  auto opt = [](std::string name, OptionType type, std::optional<config::ConfigValue> def, std::string doc,
-                std::vector<std::string> allowed = {}) {
-    OptionSpec spec;
-    spec.name = std::move(name);
-    spec.type = type;
-    spec.default_value = std::move(def);
-    spec.doc = std::move(doc);
-    spec.allowed = std::move(allowed);
-    return spec;
-  };
   schema.options = {
-      opt("source", OptionType::String, cv_string("message"), "The field to parse."),
-      opt("target", OptionType::String, std::nullopt, "Put all pairs into this field (a hash) instead of the root."),
-      opt("field_split", OptionType::String, cv_string(" "),
+      option_spec("source", OptionType::String, cv_string("message"), "The field to parse."),
+      option_spec("target", OptionType::String, std::nullopt, "Put all pairs into this field (a hash) instead of the root."),
+      option_spec("field_split", OptionType::String, cv_string(" "),
           "Characters (a regex character class) that separate pairs."),
-      opt("value_split", OptionType::String, cv_string("="),
+      option_spec("value_split", OptionType::String, cv_string("="),
           "Characters (a regex character class) that separate a key from its value."),
-      opt("field_split_pattern", OptionType::String, std::nullopt,
+      option_spec("field_split_pattern", OptionType::String, std::nullopt,
           "A regex separating pairs; takes precedence over field_split."),
-      opt("value_split_pattern", OptionType::String, std::nullopt,
+      option_spec("value_split_pattern", OptionType::String, std::nullopt,
           "A regex separating keys from values; takes precedence over value_split."),
-      opt("include_keys", OptionType::Array, cv_array({}), "Only these keys are kept (sprintf allowed)."),
-      opt("exclude_keys", OptionType::Array, cv_array({}), "These keys are dropped (sprintf allowed)."),
-      opt("trim_key", OptionType::String, std::nullopt, "Characters trimmed from both ends of keys."),
-      opt("trim_value", OptionType::String, std::nullopt, "Characters trimmed from both ends of values."),
-      opt("remove_char_key", OptionType::String, std::nullopt, "Characters removed anywhere in keys."),
-      opt("remove_char_value", OptionType::String, std::nullopt, "Characters removed anywhere in values."),
-      opt("prefix", OptionType::String, cv_string(""), "A string prepended to every key (sprintf allowed)."),
-      opt("recursive", OptionType::Boolean, cv_bool(false), "Parse values again for nested pairs."),
-      opt("whitespace", OptionType::String, cv_string("lenient"),
+      option_spec("include_keys", OptionType::Array, cv_array({}), "Only these keys are kept (sprintf allowed)."),
+      option_spec("exclude_keys", OptionType::Array, cv_array({}), "These keys are dropped (sprintf allowed)."),
+      option_spec("trim_key", OptionType::String, std::nullopt, "Characters trimmed from both ends of keys."),
+      option_spec("trim_value", OptionType::String, std::nullopt, "Characters trimmed from both ends of values."),
+      option_spec("remove_char_key", OptionType::String, std::nullopt, "Characters removed anywhere in keys."),
+      option_spec("remove_char_value", OptionType::String, std::nullopt, "Characters removed anywhere in values."),
+      option_spec("prefix", OptionType::String, cv_string(""), "A string prepended to every key (sprintf allowed)."),
+      option_spec("recursive", OptionType::Boolean, cv_bool(false), "Parse values again for nested pairs."),
+      option_spec("whitespace", OptionType::String, cv_string("lenient"),
           "lenient allows spaces around the value splitter; strict does not.", {"lenient", "strict"}),
-      opt("allow_duplicate_values", OptionType::Boolean, cv_bool(true),
+      option_spec("allow_duplicate_values", OptionType::Boolean, cv_bool(true),
           "When false, a repeated key with a value already seen is dropped."),
-      opt("allow_empty_values", OptionType::Boolean, cv_bool(false), "Keep keys whose value is empty."),
-      opt("default_keys", OptionType::Hash, cv_hash(), "Keys and values added when absent from the text."),
-      opt("transform_key", OptionType::String, std::nullopt, "Change the case of keys.",
+      option_spec("allow_empty_values", OptionType::Boolean, cv_bool(false), "Keep keys whose value is empty."),
+      option_spec("default_keys", OptionType::Hash, cv_hash(), "Keys and values added when absent from the text."),
+      option_spec("transform_key", OptionType::String, std::nullopt, "Change the case of keys.",
           {"lowercase", "uppercase", "capitalize"}),
-      opt("transform_value", OptionType::String, std::nullopt, "Change the case of values.",
+      option_spec("transform_value", OptionType::String, std::nullopt, "Change the case of values.",
           {"lowercase", "uppercase", "capitalize"}),
-      opt("include_brackets", OptionType::Boolean, cv_bool(true),
+      option_spec("include_brackets", OptionType::Boolean, cv_bool(true),
           "Treat (), [] and <> like quotes around values."),
-      opt("tag_on_failure", OptionType::Array, cv_array({"_kv_filter_error"}), "Tags added when parsing fails."),
-      opt("tag_on_timeout", OptionType::String, cv_string("_kv_filter_timeout"),
+      option_spec("tag_on_failure", OptionType::Array, cv_array({"_kv_filter_error"}), "Tags added when parsing fails."),
+      option_spec("tag_on_timeout", OptionType::String, cv_string("_kv_filter_timeout"),
           "Tag added when parsing takes longer than timeout_millis."),
-      opt("timeout_millis", OptionType::Number, cv_number(30000),
+      option_spec("timeout_millis", OptionType::Number, cv_number(30000),
           "Time limit for one event's parse (0 = none); only the regex path can run long."),
-      opt("ecs_compatibility", OptionType::String, std::nullopt,
+      option_spec("ecs_compatibility", OptionType::String, std::nullopt,
           "Accepted for compatibility; kv behaves the same in every mode.", {"disabled", "v1", "v8"}),
   };
   return schema;
