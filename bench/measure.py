@@ -56,12 +56,21 @@ def ensure_data(lines):
     return data
 
 
-def ensure_baseline(name):
+def ensure_baseline(name, libs=()):
     exe = os.path.join(WORK, name)
     src = os.path.join(SHARED, name + ".cpp")
     if not os.path.exists(exe) or os.path.getmtime(exe) < os.path.getmtime(src):
-        subprocess.check_call(["g++", "-O2", "-o", exe, src])
+        subprocess.check_call(["g++", "-O2", "-o", exe, src] + list(libs))
     return exe
+
+
+def file_to_file_config(in_path, out_path, filters):
+    """file (read mode) -> filters -> json_lines file: the shape of every file scenario."""
+    return f'''input {{ file {{ path => "{in_path}" mode => "read" exit_after_read => true
+                 sincedb_path => "/dev/null" start_position => "beginning" file_completed_action => "log"
+                 file_completed_log_path => "{WORK}/completed.log" }} }}
+               filter {{ {filters} }}
+               output {{ file {{ path => "{out_path}" codec => json_lines }} }}'''
 
 
 def sluice_config(text):
@@ -120,6 +129,47 @@ def main():
         conf = f'input {{ generator {{ count => {count} message => "hello world" }} }} output {{ null {{}} }}'
         g = best_of(args.repeat, lambda: run(sluice_config(conf) + ["-w", "1"]))
         rows.append((f"sluice generator -> null ({count} events), 1 worker", g[0] * 1e6 / count, count / g[1], g[2], None))
+
+    # 3. grok + date (the parsing issue's goals), against PCRE2-JIT of the same expanded pattern with
+    #    naive JSON and no date (../shared/bench/baseline_regex.cpp), measured in this run.
+    grok_cases = [
+        ("grok_apache", apache, "grok_apache_ecs.re",
+         'grok { ecs_compatibility => "v1" match => { "message" => "%{COMBINEDAPACHELOG}" } } '
+         'date { match => [ "timestamp", "dd/MMM/yyyy:HH:mm:ss Z" ] }'),
+        ("grok_syslog", os.path.join(data, "syslog.log"), "grok_syslog_ecs.re",
+         'grok { ecs_compatibility => "v1" match => { "message" => "<%{POSINT:pri}>%{SYSLOGLINE}" } overwrite => ["message"] } '
+         'date { match => [ "timestamp", "MMM  d HH:mm:ss", "MMM dd HH:mm:ss" ] }'),
+    ]
+    for name, in_path, regex_file, filters in grok_cases:
+        if not want(name):
+            continue
+        base = ensure_baseline("baseline_regex", ["-lpcre2-8", "-lre2", "-lhs"])
+
+        def baseline_regex():
+            with open(out_path, "wb") as out:
+                return run([base, "pcre2", "json", in_path, os.path.join(SHARED, regex_file)], stdout=out)
+
+        def sluice_grok(workers):
+            if os.path.exists(out_path):
+                os.remove(out_path)
+            r = run(sluice_config(file_to_file_config(in_path, out_path, filters)) + ["-w", str(workers)])
+            text = open(out_path, "rb").read()
+            got = text.count(b"\n")
+            if got != args.lines:
+                sys.exit(f"bench: {name} wrote {got} lines, expected {args.lines}")
+            failures = text.count(b"_grokparsefailure") + text.count(b"_dateparsefailure")
+            if failures:
+                sys.exit(f"bench: {name}: {failures} parse failures")
+            return r
+
+        b = best_of(args.repeat, baseline_regex)
+        one = best_of(args.repeat, lambda: sluice_grok(1))
+        two = best_of(args.repeat, lambda: sluice_grok(2))
+        per_m = 1e6 / args.lines
+        rows.append((f"baseline_regex pcre2-jit json ({name})", b[0] * per_m, args.lines / b[1], b[2], 1.0))
+        rows.append((f"sluice {name} + date -> json_lines, 1 worker", one[0] * per_m, args.lines / one[1], one[2], one[0] / b[0]))
+        rows.append((f"sluice {name} + date -> json_lines, 2 workers (wall speed-up {one[1] / two[1]:.2f}x)",
+                     two[0] * per_m, args.lines / two[1], two[2], two[0] / b[0]))
 
     print(f"lines: {args.lines}  cpus: {os.cpu_count()}  load: {os.getloadavg()[0]:.2f}")
     print()

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "core/time_format.h"
+#include "core/value_ops.h"
 
 namespace sluice {
 
@@ -171,9 +172,7 @@ void Event::add_tag(std::string_view tag) {
     return;
   }
   // A scalar `tags` (e.g. set by add_field) becomes the first item, as Logstash does.
-  Value previous = std::move(tags);
-  Array& items = tags.make_array();
-  items.push_back(std::move(previous));
+  Array& items = wrap_in_array(tags);
   if (!(items[0].is_string() && items[0].as_string() == tag)) items.emplace_back(tag);
 }
 

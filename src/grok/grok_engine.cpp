@@ -1,4 +1,5 @@
 #include "grok/grok_engine.h"
+#include "core/value_ops.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -146,9 +147,7 @@ void GrokEngine::apply_captures(const CompiledExpression& expr, std::string_view
         assign(existing->as_array().back());
       } else if (existing->is_string()) {
         // Not overwriting: a second value makes the field an array.
-        Value first(std::move(*existing));
-        Array& arr = existing->make_array();
-        arr.push_back(std::move(first));
+        Array& arr = wrap_in_array(*existing);
         arr.emplace_back();
         assign(arr.back());
       }

@@ -1,5 +1,6 @@
 // Common input/filter options applied to events (see decorate.h).
 #include "runtime/decorate.h"
+#include "core/value_ops.h"
 
 namespace sluice {
 
@@ -89,9 +90,7 @@ void Decoration::add_fields(Event& event) const {
       } else if (existing->is_array()) {
         existing->as_array().emplace_back(std::string_view(text));
       } else {
-        Value previous = std::move(*existing);
-        Array& items = existing->make_array();
-        items.push_back(std::move(previous));
+        Array& items = wrap_in_array(*existing);
         items.emplace_back(std::string_view(text));
       }
     }

@@ -27,6 +27,7 @@ TEST(ExamplePipelines, SecurityLogsBecomeEcsEvents) {
   test::TempDir out;
   std::string home = SLUICE_SOURCE_DIR;
   auto result = test::run_command({"env", "-C", home, "SLUICE_HOME=" + home, "SLUICE_OUT=" + out.path().string(),
+                                   "SLUICE_LOGS=" + home + "/examples/security/logs",
                                    test::sluice_binary(), "--path.settings", "examples/settings", "--path.data",
                                    out.file("data"), "--api.enabled", "false"},
                                   "", std::chrono::seconds(60));

@@ -26,6 +26,7 @@
 #include "runtime/logging.h"
 #include "runtime/metrics.h"
 #include "runtime/registry.h"
+#include "core/value_ops.h"
 
 namespace sluice {
 namespace {
@@ -1127,12 +1128,7 @@ class MutateFilter : public Filter {
         // Ruby: Array(dest) + Array(added); a missing destination starts as [].
         Value* target = event.get(rule.dest);
         if (!target) target = &event.put(rule.dest);
-        if (!target->is_array()) {
-          Value previous;
-          std::swap(previous, *target);
-          Array& items = target->make_array();
-          if (!previous.is_null()) items.push_back(std::move(previous));
-        }
+        if (!target->is_array()) wrap_in_array(*target);
         Array& items = target->as_array();
         if (addition.is_array()) {
           for (Value& item : addition.as_array()) items.push_back(std::move(item));

@@ -15,6 +15,7 @@
 #include "runtime/logging.h"
 #include "runtime/metrics.h"
 #include "runtime/registry.h"
+#include "core/value_ops.h"
 
 namespace sluice {
 namespace {
@@ -407,11 +408,7 @@ class KvFilter : public Filter {
 
   // A repeated key: the values become an array.
   static void append(Value& existing, Value&& value) {
-    if (!existing.is_array()) {
-      Value previous;
-      std::swap(previous, existing);
-      existing.make_array().push_back(std::move(previous));
-    }
+    if (!existing.is_array()) wrap_in_array(existing);
     existing.as_array().push_back(std::move(value));
   }
 
