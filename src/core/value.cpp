@@ -275,9 +275,18 @@ Object& Object::operator=(const Object& o) {
 }
 
 Value* Object::find(std::string_view key) {
+  const size_t n = key.size();
+  if (n == 0) {
+    for (size_t i = 0; i < size_; ++i)
+      if (entries_[i].key.empty()) return &entries_[i].value;
+    return nullptr;
+  }
+  // Size and first byte reject almost every other key before a memcmp call is worth making.
+  const char first = key[0];
   for (size_t i = 0; i < size_; ++i) {
     const std::string& k = entries_[i].key;
-    if (k.size() == key.size() && std::memcmp(k.data(), key.data(), key.size()) == 0) return &entries_[i].value;
+    if (k.size() == n && k[0] == first && std::memcmp(k.data() + 1, key.data() + 1, n - 1) == 0)
+      return &entries_[i].value;
   }
   return nullptr;
 }

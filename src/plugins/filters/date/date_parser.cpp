@@ -903,11 +903,40 @@ bool DateFormat::parse_iso8601(std::string_view s, const cctz::time_zone& zone, 
   return make_timestamp(utc_seconds, f.millis, out);
 }
 
+// The per-thread "last text" cache of one format: logs carry the same timestamp text for every
+// line of a second, so the second line of a second costs one comparison. Only formats with a
+// year: a year-less date's result depends on the clock.
+struct TextCache {
+  bool valid = false;
+  bool parsed = false;
+  std::string text;
+  cctz::time_zone zone;
+  Timestamp result;
+};
+
+TextCache& text_cache_for(size_t slot) {
+  thread_local std::vector<TextCache> caches;
+  if (slot >= caches.size()) caches.resize(slot + 1);
+  return caches[slot];
+}
+
 bool DateFormat::parse(std::string_view text, const cctz::time_zone* zone_override, Timestamp& out) const {
   const cctz::time_zone& zone = zone_override ? *zone_override : zone_;
   switch (kind_) {
-    case Kind::Joda:
-      return parse_joda(elements_, has_year_, text, zone, out);
+    case Kind::Joda: {
+      if (!has_year_) return parse_joda(elements_, has_year_, text, zone, out);
+      TextCache& cache = text_cache_for(cache_slot_);
+      if (cache.valid && cache.zone == zone && std::string_view(cache.text) == text) {
+        if (cache.parsed) out = cache.result;
+        return cache.parsed;
+      }
+      cache.parsed = parse_joda(elements_, has_year_, text, zone, out);
+      cache.valid = true;
+      cache.text.assign(text.data(), text.size());
+      cache.zone = zone;
+      if (cache.parsed) cache.result = out;
+      return cache.parsed;
+    }
     case Kind::Iso8601:
       if (parse_iso8601(text, zone, out)) return true;
       for (const auto& elements : almost_iso_elements_) {
