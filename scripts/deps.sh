@@ -5,9 +5,9 @@ set -euo pipefail
 BUILD_PKGS=(build-essential cmake ninja-build ccache pkg-config
   libpcre2-dev libhyperscan-dev libsimdjson-dev libyaml-cpp-dev libfmt-dev libspdlog-dev libcli11-dev
   libcctz-dev libmaxminddb-dev libnats-dev libhiredis-dev libzstd-dev zlib1g-dev libcurl4-openssl-dev
-  libssl-dev libmicrohttpd-dev libpq-dev libmemcached-dev python3 time)
+  libssl-dev libmicrohttpd-dev libgnutls28-dev libpq-dev python3 time)
 TEST_PKGS=(libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
-  nats-server redis-server curl util-linux procps
+  nats-server redis-server curl util-linux bsdutils openssl procps
   postgresql-15 memcached libmaxmind-db-writer-perl rsyslog nodejs
   swift swift-proxy swift-object swift-container swift-account python3-swift)
 pkgs=("${BUILD_PKGS[@]}")
@@ -25,4 +25,12 @@ fi
 # nodejs (nodesource build) ships npm itself; Debian's nodejs does not.
 if [ "${1:-}" = test ] && ! command -v npm >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null
+fi
+# beats input tests: an independent Lumberjack client (npm), installed once into build/npm.
+if [ "${1:-}" = test ]; then
+  repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  if [ ! -d "$repo/build/npm/node_modules/lumberjack-client" ]; then
+    mkdir -p "$repo/build/npm"
+    npm install --silent --no-audit --no-fund --prefix "$repo/build/npm" lumberjack-client >/dev/null
+  fi
 fi

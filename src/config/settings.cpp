@@ -193,7 +193,7 @@ bool logstash_setting_not_supported(const std::string& key) {
   static const std::vector<std::string> exact = {
       "pipeline.unsafe_shutdown", "pipeline.plugin_classloaders", "pipeline.separate_logs",
       "pipeline.system", "pipeline.reloadable", "pipeline.buffer.type", "queue.page_capacity",
-      "queue.drain", "path.queue", "path.dead_letter_queue", "path.logs", "path.plugins", "log.format",
+      "queue.drain", "path.queue", "path.logs", "path.plugins", "log.format",
       "config.reload.automatic", "config.reload.interval", "config.debug",
       "config.field_reference.escape_style", "config.test_and_exit", "api.environment", "allow_superuser",
       "path.settings", "modules", "cloud.id", "cloud.auth", "keystore.classname", "keystore.file",
@@ -206,8 +206,49 @@ bool logstash_setting_not_supported(const std::string& key) {
 const std::vector<std::string>& pipeline_keys() {
   static const std::vector<std::string> keys = {
       "pipeline.id", "pipeline.workers", "pipeline.batch.size", "pipeline.batch.delay", "pipeline.ordered",
-      "pipeline.ecs_compatibility", "queue.type", "queue.max_events", "queue.max_bytes"};
+      "pipeline.ecs_compatibility", "queue.type", "queue.max_events", "queue.max_bytes",
+      "dead_letter_queue.enable", "path.dead_letter_queue", "dead_letter_queue.max_bytes",
+      "dead_letter_queue.storage_policy", "dead_letter_queue.flush_interval", "dead_letter_queue.failure_tags",
+      "dead_letter_queue.conditional_errors"};
   return keys;
+}
+
+// A list setting: a YAML sequence of scalars, or one scalar (one item).
+std::vector<std::string> list_value(const FlatSetting& s) {
+  std::vector<std::string> items;
+  if (s.value.IsSequence()) {
+    for (const auto& item : s.value) {
+      if (!item.IsScalar())
+        throw ConfigError(mark_position(item.Mark(), s.value_pos.file), "setting `" + s.key + "` expects a list of names");
+      items.push_back(substitute_env(item.Scalar(), s.value_pos));
+    }
+  } else if (!s.value.IsNull()) {
+    items.push_back(scalar_text(s));
+  }
+  return items;
+}
+
+// Logstash's dead letter queue settings, plus sluice's routing of filter failures to it.
+bool apply_dead_letter_queue_setting(DeadLetterQueueSettings& dlq, const FlatSetting& s) {
+  const std::string& key = s.key;
+  if (key == "dead_letter_queue.enable") {
+    dlq.enabled = bool_value(s);
+  } else if (key == "path.dead_letter_queue") {
+    dlq.path = scalar_text(s);
+  } else if (key == "dead_letter_queue.max_bytes") {
+    dlq.max_bytes = byte_size_value(s);
+  } else if (key == "dead_letter_queue.storage_policy") {
+    dlq.storage_policy = choice_value(s, {"drop_newer", "drop_older"});
+  } else if (key == "dead_letter_queue.flush_interval") {
+    dlq.flush_interval_ms = static_cast<int>(int_value(s, 1));
+  } else if (key == "dead_letter_queue.failure_tags") {
+    dlq.failure_tags = list_value(s);
+  } else if (key == "dead_letter_queue.conditional_errors") {
+    dlq.conditional_errors = bool_value(s);
+  } else {
+    return false;
+  }
+  return true;
 }
 
 // Applies a setting a pipeline can have (in sluice.yml as a default, or in pipelines.yml).
@@ -231,6 +272,8 @@ bool apply_pipeline_setting(PipelineSettings& settings, const FlatSetting& s, Wa
     settings.queue_max_events = static_cast<size_t>(int_value(s, 0));
   } else if (key == "queue.max_bytes") {
     settings.queue_max_bytes = byte_size_value(s);
+  } else if (apply_dead_letter_queue_setting(settings.dead_letter_queue, s)) {
+    // dead_letter_queue.* and path.dead_letter_queue
   } else if (key == "queue.type") {
     std::string type = choice_value(s, {"memory", "persisted"});
     if (type == "persisted")

@@ -28,6 +28,23 @@ struct PluginMetrics {
   std::deque<std::pair<std::string, std::atomic<uint64_t>>> counters_;  // deque: stable addresses
 };
 
+// The dead letter queue of a pipeline (Logstash's `dead_letter_queue` stats).
+struct DeadLetterQueueMetrics {
+  bool enabled = false;
+  std::string storage_policy;
+  uint64_t max_bytes = 0;
+  std::atomic<uint64_t> queue_size_bytes{0};
+  std::atomic<uint64_t> events_written{0};
+  std::atomic<uint64_t> dropped_events{0};  // refused (drop_newer) or failed writes
+  std::atomic<uint64_t> expired_events{0};  // removed to make room (drop_older)
+  void set_last_error(std::string message);
+  std::string last_error() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::string last_error_;
+};
+
 struct PipelineMetrics {
   std::string id;
   std::atomic<uint64_t> events_in{0};        // pushed by inputs
@@ -44,6 +61,7 @@ struct PipelineMetrics {
   // condition counted as false for them and they got the tag `_conditional_evaluation_error`.
   std::atomic<uint64_t> conditional_errors{0};
   std::atomic<uint64_t> plugin_errors{0};  // exceptions thrown by filters/outputs (logged)
+  DeadLetterQueueMetrics dead_letter_queue;
   std::vector<std::unique_ptr<PluginMetrics>> plugins;  // fixed once the pipeline is built
   PluginMetrics* add_plugin(std::string id, std::string name, std::string kind);
 };

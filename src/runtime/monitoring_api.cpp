@@ -214,6 +214,22 @@ void write_pipeline_stats(JsonWriter& w, const PipelineView& view) {
   w.field("max_queue_events", m.queue_max_events);
   w.end_object();
 
+  // As Logstash: present when the pipeline's dead letter queue is enabled.
+  const DeadLetterQueueMetrics& dlq = m.dead_letter_queue;
+  if (dlq.enabled) {
+    w.key("dead_letter_queue");
+    w.begin_object();
+    w.field("queue_size_in_bytes", dlq.queue_size_bytes.load(std::memory_order_relaxed));
+    w.field("max_queue_size_in_bytes", dlq.max_bytes);
+    w.field("storage_policy", dlq.storage_policy);
+    w.field("dropped_events", dlq.dropped_events.load(std::memory_order_relaxed));
+    w.field("expired_events", dlq.expired_events.load(std::memory_order_relaxed));
+    w.field("events_written", dlq.events_written.load(std::memory_order_relaxed));
+    std::string last_error = dlq.last_error();
+    w.field("last_error", last_error.empty() ? std::string("no errors") : last_error);
+    w.end_object();
+  }
+
   w.field("status", view.finished ? "finished" : "running");
   w.end_object();
 }
@@ -426,7 +442,7 @@ std::optional<std::string> render_node_pipelines(const NodeInfo& node, const std
     w.field("ordered", s.ordered);
     w.field("ecs_compatibility", s.ecs_compatibility);
     w.field("config_reload_automatic", false);
-    w.field("dead_letter_queue_enabled", false);
+    w.field("dead_letter_queue_enabled", s.dead_letter_queue.enabled);
     w.end_object();
   }
   w.end_object();

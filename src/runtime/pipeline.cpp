@@ -27,6 +27,7 @@
 #include "core/event_pool.h"
 #include "runtime/bus.h"
 #include "runtime/decorate.h"
+#include "runtime/dlq.h"
 #include "runtime/logging.h"
 #include "runtime/plan.h"
 #include "runtime/queue.h"
@@ -70,6 +71,7 @@ class InputRunner final : public InputContext {
   Event* new_event() override { return sluice::new_event(); }
   bool push(Event* event) override;
   void flush() override;
+  bool try_push(std::span<Event* const> events, int timeout_ms) override;
   bool stopping() const override;
   bool wait_for_stop(int ms) override;
 
@@ -96,7 +98,8 @@ struct Pipeline::Impl {
   PipelineMetrics metrics;
   std::atomic<bool> stopping{false};
 
-  // Declared before the plugins so that the contexts outlive them.
+  // Declared before the plugins so that it and the contexts outlive them.
+  std::unique_ptr<DeadLetterWriter> dead_letter_writer;
   std::deque<PluginContext> contexts;
   std::set<std::string> used_ids;
   std::set<std::string> reserved_ids;
@@ -170,6 +173,36 @@ void InputRunner::flush() {
   }
 }
 
+bool InputRunner::try_push(std::span<Event* const> events, int timeout_ms) {
+  if (events.empty()) return true;
+  std::vector<EventQueue::Item> group;
+  group.reserve(events.size());
+  for (Event* event : events) {
+    slot_.decoration.apply(*event);
+    group.push_back({event, uint32_t(std::min<size_t>(event->approx_bytes(), UINT32_MAX))});
+  }
+  size_t n = group.size();
+  bool queued = false;
+  if (n > pipeline_.queue->max_events()) {
+    queued = pipeline_.queue->push(group);  // can never fit at once: wait for room piece by piece
+    if (!queued) {
+      // Closed part way (defensive, as in flush()): what was not queued is never acknowledged.
+      for (auto& item : group) {
+        if (AckToken* token = item.event->ack_token()) token->retain();
+        free_event(item.event);
+      }
+      group.clear();
+      queued = true;
+    }
+  } else {
+    queued = pipeline_.queue->try_push_all(group, std::chrono::milliseconds(std::max(0, timeout_ms)));
+  }
+  if (!queued) return false;
+  pipeline_.metrics.events_in.fetch_add(n, std::memory_order_relaxed);
+  if (slot_.metrics) slot_.metrics->events_out.fetch_add(n, std::memory_order_relaxed);
+  return true;
+}
+
 bool InputRunner::stopping() const { return pipeline_.stopping.load(std::memory_order_relaxed); }
 
 bool InputRunner::wait_for_stop(int ms) {
@@ -222,6 +255,7 @@ PluginContext& Pipeline::Impl::new_context(const std::string& id, PluginMetrics*
   ctx.bus = bus;
   ctx.metrics = plugin_metrics;
   ctx.pipeline_stopping = &stopping;
+  ctx.dead_letter_queue = dead_letter_writer.get();
   return ctx;
 }
 
@@ -370,6 +404,7 @@ void Pipeline::Impl::supervise() {
       pipeline_log()->error("[{}] output {} failed to close: {}", settings.id, stage.id, e.what());
     }
   }
+  if (dead_letter_writer) dead_letter_writer->close();  // seals the open segment
   pipeline_log()->info("Pipeline terminated {{\"pipeline.id\"=>\"{}\"}}", settings.id);
   std::lock_guard lock(state_mutex);
   finished = true;
@@ -413,6 +448,13 @@ Pipeline::Pipeline(PipelineSettings settings, config::PipelineConfig config, Pip
   p.metrics.queue_max_events = max_events;
   p.metrics.queue_max_bytes = max_bytes;
   p.queue = std::make_unique<EventQueue>(max_events, max_bytes, &p.metrics);
+
+  p.dead_letter_writer = make_dead_letter_writer(p.settings.dead_letter_queue, p.settings.id, p.settings.path_data,
+                                                 &p.metrics.dead_letter_queue);
+  p.plan.dead_letters.writer = p.dead_letter_writer.get();
+  p.plan.dead_letters.failure_tags = p.settings.dead_letter_queue.failure_tags;
+  p.plan.dead_letters.conditional_errors = p.settings.dead_letter_queue.conditional_errors;
+  p.plan.dead_letters.pipeline_id = p.settings.id;
 
   p.reserve_explicit_ids(config.inputs);
   p.reserve_explicit_ids(config.filters);

@@ -14,6 +14,7 @@
 #include "config/ast.h"
 #include "runtime/conditions.h"
 #include "runtime/decorate.h"
+#include "runtime/dlq.h"
 #include "runtime/metrics.h"
 #include "runtime/plugin.h"
 
@@ -56,6 +57,8 @@ struct Plan {
   std::vector<OutputStage> outputs;
   std::vector<PlanNode> filter_nodes;
   std::vector<PlanNode> output_nodes;
+  // Filter failures that go to the dead letter queue instead of the outputs (inactive by default).
+  DeadLetterRouting dead_letters;
 };
 
 // Builds the statement tree of one section. `add_stage` instantiates the plugin of a block

@@ -17,6 +17,20 @@ class Codec;
 class PipelineBus;
 class Logger;
 struct PluginMetrics;
+class DeadLetterWriter;
+
+// Logstash's `dead_letter_queue.*` settings (and two sluice extensions routing filter failures).
+struct DeadLetterQueueSettings {
+  bool enabled = false;                   // dead_letter_queue.enable
+  std::string path;                       // path.dead_letter_queue; "" = <path.data>/dead_letter_queue
+  size_t max_bytes = size_t(1024) << 20;  // dead_letter_queue.max_bytes
+  std::string storage_policy = "drop_newer";  // drop_newer, drop_older
+  int flush_interval_ms = 5000;           // dead_letter_queue.flush_interval
+  // sluice: events carrying one of these tags after the filters go to the DLQ, not the outputs.
+  std::vector<std::string> failure_tags;
+  // sluice: events whose `if` condition failed to evaluate go to the DLQ after the filters.
+  bool conditional_errors = false;
+};
 
 // Settings of the pipeline a plugin runs in (pipelines.yml / sluice.yml / CLI).
 struct PipelineSettings {
@@ -29,6 +43,7 @@ struct PipelineSettings {
   size_t queue_max_events = 0;       // 0 = workers * batch_size * 4 (bounded in any case)
   size_t queue_max_bytes = 64 << 20;
   std::string path_data = "data";    // where sincedb files go by default
+  DeadLetterQueueSettings dead_letter_queue;
 };
 
 // What every plugin instance is given at construction.
@@ -41,6 +56,8 @@ struct PluginContext {
   // pipeline exists). Lets a plugin blocked on something outside (a retry loop, a missing
   // pipeline address) give up in bounded time.
   const std::atomic<bool>* pipeline_stopping = nullptr;
+  // The pipeline's dead letter queue; nullptr when dead_letter_queue.enable is false.
+  DeadLetterWriter* dead_letter_queue = nullptr;
   // Builds a codec from a codec option value (plugin block); throws ConfigError.
   std::unique_ptr<Codec> make_codec(const std::shared_ptr<config::PluginBlock>& block) const;
 };
@@ -78,6 +95,17 @@ class InputContext {
   // should return from run() soon. Not thread-safe: one thread (or a mutex) per context.
   virtual bool push(Event* event) = 0;
   virtual void flush() = 0;
+  // All or nothing, for inputs that can tell their client to retry (http answers 429): queues
+  // every event of `events` (taking ownership) if the queue has room for all of them within
+  // timeout_ms, else queues none, leaves them to the caller and returns false. A group larger
+  // than the queue's event bound cannot fit at once: it is pushed with the blocking push (true).
+  // Unlike push(), callable from several threads at once on one context (it has its own buffer).
+  virtual bool try_push(std::span<Event* const> events, int timeout_ms) {
+    (void)timeout_ms;
+    for (Event* event : events) push(event);
+    flush();
+    return true;
+  }
   virtual bool stopping() const = 0;
   // Waits up to ms for a stop request; returns true if stopping.
   virtual bool wait_for_stop(int ms) = 0;

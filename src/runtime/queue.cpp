@@ -30,6 +30,43 @@ bool EventQueue::has_room(uint32_t bytes) const {
   return bytes_ + bytes <= max_bytes_;
 }
 
+bool EventQueue::has_room_for(size_t events, size_t bytes) const {
+  if (count_ + events > capacity_) return false;
+  if (count_ == 0) return true;
+  return bytes_ + bytes <= max_bytes_;
+}
+
+bool EventQueue::try_push_all(std::vector<Item>& group, std::chrono::milliseconds timeout) {
+  if (group.empty()) return true;
+  if (group.size() > capacity_) return false;
+  size_t group_bytes = 0;
+  for (const Item& item : group) group_bytes += item.bytes;
+  std::unique_lock lock(mutex_);
+  if (!closed_ && !has_room_for(group.size(), group_bytes)) {
+    auto blocked_since = std::chrono::steady_clock::now();
+    ++waiting_pushers_;
+    if (filling_poppers_ > 0) not_empty_.notify_all();
+    not_full_.wait_for(lock, timeout, [&] { return closed_ || has_room_for(group.size(), group_bytes); });
+    --waiting_pushers_;
+    if (metrics_) {
+      auto waited = std::chrono::steady_clock::now() - blocked_since;
+      metrics_->queue_push_duration_nanos.fetch_add(
+          uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(waited).count()), std::memory_order_relaxed);
+    }
+  }
+  if (closed_ || !has_room_for(group.size(), group_bytes)) return false;
+  for (const Item& item : group) {
+    ring_[(head_ + count_) % capacity_] = item;
+    bytes_ += item.bytes;
+    ++count_;
+  }
+  publish_metrics();
+  if (idle_poppers_ > 0 || (filling_poppers_ > 0 && count_ >= fill_target_)) not_empty_.notify_all();
+  lock.unlock();
+  group.clear();
+  return true;
+}
+
 bool EventQueue::worth_waking_pushers() const {
   if (count_ == 0) return true;
   return (capacity_ - count_) * 2 >= capacity_ && bytes_ * 2 <= max_bytes_;

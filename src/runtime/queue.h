@@ -34,6 +34,10 @@ class EventQueue {
   // An event larger than the byte bound is admitted alone into an empty queue. Returns false
   // when the queue was closed before everything fit: the events not queued stay in `group`.
   bool push(std::vector<Item>& group);
+  // All or nothing: moves all of `group` in once there is room for the whole group (within its
+  // byte bound, or into an empty queue), waiting up to `timeout`. Returns false, leaving `group`
+  // untouched, on timeout, when closed, or when the group has more events than the queue holds.
+  bool try_push_all(std::vector<Item>& group, std::chrono::milliseconds timeout);
 
   // Takes up to `max` events into `out` (appended). Waits up to `idle_wait` for a first event,
   // then up to `fill_delay` for the batch to fill. Returns the number taken; 0 with drained()
@@ -53,6 +57,7 @@ class EventQueue {
 
  private:
   bool has_room(uint32_t bytes) const;  // with mutex_ held
+  bool has_room_for(size_t events, size_t bytes) const;  // with mutex_ held
   bool worth_waking_pushers() const;    // with mutex_ held
   void publish_metrics();               // with mutex_ held
 

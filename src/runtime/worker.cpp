@@ -49,6 +49,7 @@ void BatchRunner::process(std::vector<Event*>& events) {
   selection.clear();
   for (uint32_t i = 0; i < events_.size(); ++i) selection.push_back(i);
   run_nodes(plan_.filter_nodes, selection, 1, Mode::Events);
+  if (plan_.dead_letters.active()) route_to_dead_letters(selection);
   metrics_.events_filtered.fetch_add(selection.size(), std::memory_order_relaxed);
   run_nodes(plan_.output_nodes, selection, 1, Mode::Events);
   metrics_.events_out.fetch_add(selection.size(), std::memory_order_relaxed);
@@ -64,6 +65,7 @@ void BatchRunner::flush_filters(bool final) {
   selection.clear();
   events_.clear();
   run_nodes(plan_.filter_nodes, selection, 1, final ? Mode::FinalFlush : Mode::PeriodicFlush);
+  if (plan_.dead_letters.active()) route_to_dead_letters(selection);
   if (!selection.empty()) {
     metrics_.events_filtered.fetch_add(selection.size(), std::memory_order_relaxed);
     run_nodes(plan_.output_nodes, selection, 1, Mode::Events);
@@ -118,6 +120,28 @@ void BatchRunner::take_emitted(FilterStage& stage, Selection& selection) {
     selection.push_back(index);
   }
   emitted_.clear();
+}
+
+// Events that failed in the filters (a configured failure tag, a condition that could not be
+// evaluated) go to the DLQ and leave the batch: freeing them releases their acks. An event the
+// DLQ could not store (I/O error) goes on to the outputs instead.
+void BatchRunner::route_to_dead_letters(Selection& selection) {
+  const DeadLetterRouting& routing = plan_.dead_letters;
+  size_t kept = 0;
+  for (uint32_t index : selection) {
+    Event* event = events_[index];
+    std::string_view failure = routing.failure_of(*event);
+    if (!failure.empty()) {
+      std::string reason = fmt::format("event tagged {} after the filters", failure);
+      if (routing.writer->write(*event, "pipeline", routing.pipeline_id, reason) != DeadLetterResult::Failed) {
+        free_event(event);
+        events_[index] = nullptr;
+        continue;
+      }
+    }
+    selection[kept++] = index;
+  }
+  selection.resize(kept);
 }
 
 void BatchRunner::run_filter(FilterStage& stage, Selection& selection, Mode mode) {

@@ -44,6 +44,7 @@ class BatchRunner final : public FilterContext {
   void run_output(OutputStage& stage, Selection& selection);
   void run_if(const PlanNode& node, Selection& selection, size_t depth, Mode mode);
   void take_emitted(FilterStage& stage, Selection& selection);
+  void route_to_dead_letters(Selection& selection);
   void condition_failed(const PlanNode::Branch& branch, Event& event, const std::string& message);
   void plugin_failed(const char* kind, const std::string& id, PluginMetrics* metrics, const char* what);
   void free_all();

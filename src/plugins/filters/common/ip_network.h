@@ -1,0 +1,47 @@
+// IPv4/IPv6 addresses and networks as Ruby's IPAddr reads them (`10.0.0.1`, `10.0.0.0/8`,
+// `10.0.0.0/255.0.0.0`, `2001:db8::/32`), and a set of networks answering "is this address in any
+// of them" with a binary search over merged ranges (10k networks cost about what ten do).
+#pragma once
+
+#include <optional>
+#include <string_view>
+#include <vector>
+
+namespace sluice {
+
+using Uint128 = unsigned __int128;
+
+struct IpAddress {
+  bool v6 = false;
+  Uint128 bits = 0;  // IPv4 in the low 32 bits
+};
+
+struct IpNetwork {
+  bool v6 = false;
+  Uint128 first = 0, last = 0;  // inclusive range
+};
+
+// An address; surrounding spaces are ignored. nullopt when it is not one.
+std::optional<IpAddress> parse_ip_address(std::string_view text);
+// A network (`addr/len`, `addr/netmask`) or a single address (a /32 or /128).
+std::optional<IpNetwork> parse_ip_network(std::string_view text);
+
+class IpNetworkSet {
+ public:
+  void add(const IpNetwork& network);
+  // Merges overlapping ranges and sorts them; call once after the last add().
+  void seal();
+  bool contains(const IpAddress& address) const;
+  bool empty() const { return v4_.empty() && v6_.empty(); }
+  size_t range_count() const { return v4_.size() + v6_.size(); }
+
+ private:
+  struct Range {
+    Uint128 first, last;
+  };
+  static void merge(std::vector<Range>& ranges);
+  static bool find(const std::vector<Range>& ranges, Uint128 value);
+  std::vector<Range> v4_, v6_;
+};
+
+}  // namespace sluice

@@ -1,0 +1,136 @@
+// A bounded, thread-safe LRU cache with a time-to-live, shared by the lookup filters
+// (jdbc_streaming, redis). Sharded so that several workers hitting the cache at once rarely
+// wait on the same lock; each shard holds capacity/shards entries.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace sluice::lookup {
+
+inline int64_t monotonic_nanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Lets unordered_map<std::string, ...> be probed with a string_view (no key copy per lookup).
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
+template <typename V>
+class LruCache {
+ public:
+  // capacity 0 disables the cache (get always misses, put does nothing); ttl_nanos 0 = no expiry.
+  LruCache(size_t capacity, int64_t ttl_nanos) : ttl_nanos_(ttl_nanos) {
+    const size_t shard_count = capacity >= 1024 ? 16 : 1;
+    per_shard_ = capacity == 0 ? 0 : (capacity + shard_count - 1) / shard_count;
+    shards_.reserve(shard_count);
+    for (size_t i = 0; i < shard_count; ++i) shards_.push_back(std::make_unique<Shard>());
+  }
+
+  bool enabled() const { return per_shard_ > 0; }
+
+  // Copies the cached value into `out`; false when absent or expired (an expired entry is dropped).
+  bool get(std::string_view key, V& out, int64_t now_nanos) {
+    return visit(key, now_nanos, [&out](const V& value) { out = value; });
+  }
+
+  // Calls use(const V&) with the cached value, under the shard's lock (so the caller can copy it
+  // straight to where it goes); false when absent or expired.
+  template <typename Use>
+  bool visit(std::string_view key, int64_t now_nanos, Use&& use) {
+    if (!enabled()) return false;
+    const size_t hash = StringHash{}(key);
+    Shard& shard = *shards_[hash % shards_.size()];
+    std::lock_guard lock(shard.mutex);
+    auto it = shard.index.find(key);
+    if (it == shard.index.end()) return false;
+    auto node = it->second;
+    if (ttl_nanos_ > 0 && now_nanos >= node->expires_at) {
+      shard.index.erase(it);
+      shard.order.erase(node);
+      return false;
+    }
+    // Approximate LRU: an entry moves to the front only once it has drifted into the older half
+    // (more than capacity/2 insertions since it was last moved), so hot entries cost no list
+    // surgery on most hits and still never reach the eviction end.
+    if (shard.inserts - node->moved_at > per_shard_ / 2) {
+      shard.order.splice(shard.order.begin(), shard.order, node);
+      node->moved_at = shard.inserts;
+    }
+    use(node->value);
+    return true;
+  }
+
+  void put(std::string_view key, V value, int64_t now_nanos) {
+    if (!enabled()) return;
+    const size_t hash = StringHash{}(key);
+    Shard& shard = *shards_[hash % shards_.size()];
+    std::lock_guard lock(shard.mutex);
+    const int64_t expires = ttl_nanos_ > 0 ? now_nanos + ttl_nanos_ : INT64_MAX;
+    auto it = shard.index.find(key);
+    if (it != shard.index.end()) {
+      it->second->value = std::move(value);
+      it->second->expires_at = expires;
+      it->second->moved_at = shard.inserts;
+      shard.order.splice(shard.order.begin(), shard.order, it->second);
+      return;
+    }
+    if (shard.order.size() >= per_shard_) {  // evict the least recently used
+      shard.index.erase(shard.order.back().key);
+      shard.order.pop_back();
+      evictions_.fetch_add(1, std::memory_order_relaxed);
+    }
+    shard.order.push_front(Node{std::string(key), std::move(value), expires, ++shard.inserts});
+    shard.index.emplace(shard.order.front().key, shard.order.begin());
+  }
+
+  void clear() {
+    for (auto& shard : shards_) {
+      std::lock_guard lock(shard->mutex);
+      shard->index.clear();
+      shard->order.clear();
+    }
+  }
+
+  size_t size() const {
+    size_t n = 0;
+    for (auto& shard : shards_) {
+      std::lock_guard lock(shard->mutex);
+      n += shard->order.size();
+    }
+    return n;
+  }
+  uint64_t evictions() const { return evictions_.load(std::memory_order_relaxed); }
+
+ private:
+  struct Node {
+    std::string key;
+    V value;
+    int64_t expires_at;
+    uint64_t moved_at;  // shard.inserts when last put at the front
+  };
+  struct Shard {
+    mutable std::mutex mutex;
+    std::list<Node> order;  // most recently used first (approximately, see visit())
+    uint64_t inserts = 0;
+    std::unordered_map<std::string, typename std::list<Node>::iterator, StringHash, std::equal_to<>> index;
+  };
+
+  int64_t ttl_nanos_;
+  size_t per_shard_ = 0;
+  std::vector<std::unique_ptr<Shard>> shards_;
+  std::atomic<uint64_t> evictions_{0};
+};
+
+}  // namespace sluice::lookup

@@ -1,0 +1,498 @@
+// The s3 output and input against a real S3 implementation: OpenStack Swift with s3api (started
+// once for the suite on free ports; see tests/support/swift_s3_server.h).
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/resource.h>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "config/parser.h"
+#include "pipeline_test_plugins.h"
+#include "plugins/common/s3/s3_client.h"
+#include "plugins/common/s3/s3_dead_letter_writer.h"
+#include "plugins/inputs/s3/decompressor.h"
+#include "runtime/options.h"
+#include "runtime/registry.h"
+#include "support/swift_s3_server.h"
+
+namespace sluice {
+namespace {
+
+using rt_test::collector;
+using rt_test::make_pipeline;
+using rt_test::source;
+using rt_test::unique_key;
+
+class S3Swift : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    try {
+      server_ = new test::SwiftS3Server();
+    } catch (const std::exception& e) {
+      start_error_ = e.what();
+    }
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  void SetUp() override { ASSERT_NE(server_, nullptr) << "Swift (s3api) did not start: " << start_error_; }
+
+  // A fresh bucket for each test.
+  static std::string new_bucket() {
+    static std::atomic<int> n{0};
+    std::string name = "sluice-t" + std::to_string(::getpid()) + "-" + std::to_string(n++);
+    server_->create_bucket(name);
+    return name;
+  }
+
+  static std::string connection(const std::string& bucket) {
+    return "bucket => '" + bucket + "' endpoint => '" + server_->endpoint() +
+           "' region => 'us-east-1' access_key_id => 'test:tester' secret_access_key => 'testing' ";
+  }
+
+  static std::vector<s3::S3Object> list_all(const std::string& bucket, const std::string& prefix = "") {
+    s3::S3Client client(server_->settings(bucket));
+    std::vector<s3::S3Object> all;
+    std::string token;
+    for (;;) {
+      s3::ListPage page;
+      s3::S3Result r = client.list_objects_v2(prefix, token, 1000, page);
+      EXPECT_TRUE(r.ok()) << r.describe();
+      if (!r.ok()) break;
+      for (auto& o : page.objects) all.push_back(o);
+      if (!page.truncated) break;
+      token = page.next_continuation_token;
+    }
+    return all;
+  }
+
+  // The decoded lines of every object under prefix.
+  static std::vector<std::string> all_lines(const std::string& bucket, const std::string& prefix = "") {
+    s3::S3Client client(server_->settings(bucket));
+    std::vector<std::string> lines;
+    for (const s3::S3Object& object : list_all(bucket, prefix)) {
+      std::string raw;
+      s3::S3Result r = client.get_object(object.key, raw);
+      EXPECT_TRUE(r.ok()) << r.describe();
+      std::string text;
+      s3::StreamDecompressor decoder;
+      auto sink = [&](std::string_view s) { text.append(s); };
+      decoder.feed(raw, sink);
+      decoder.finish(sink);
+      size_t start = 0;
+      for (size_t nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1)
+        lines.push_back(text.substr(start, nl - start));
+    }
+    return lines;
+  }
+
+  static std::multiset<int64_t> seqs(const std::vector<std::string>& lines) {
+    std::multiset<int64_t> out;
+    for (const std::string& line : lines) {
+      size_t at = line.find("\"seq\":");
+      if (at != std::string::npos) out.insert(std::stoll(line.substr(at + 6)));
+    }
+    return out;
+  }
+
+  static test::SwiftS3Server* server_;
+  static std::string start_error_;
+};
+test::SwiftS3Server* S3Swift::server_ = nullptr;
+std::string S3Swift::start_error_;
+
+// ---- the client and SigV4 ------------------------------------------------------------------
+
+TEST_F(S3Swift, SigV4IsAcceptedAndAWrongSecretIsRejected) {
+  std::string bucket = new_bucket();
+  s3::S3Client good(server_->settings(bucket));
+  s3::S3Result put = good.put_object("dir/a b+c.txt", "hello");
+  ASSERT_TRUE(put.ok()) << put.describe();
+  std::string body;
+  ASSERT_TRUE(good.get_object("dir/a b+c.txt", body).ok());
+  EXPECT_EQ(body, "hello");
+
+  s3::S3Settings wrong = server_->settings(bucket);
+  wrong.credentials.secret_access_key = "not-the-secret";
+  s3::S3Client bad(wrong);
+  s3::S3Result denied = bad.put_object("x.txt", "nope");
+  EXPECT_EQ(denied.status, 403);
+  EXPECT_EQ(denied.code, "SignatureDoesNotMatch") << denied.describe();
+  EXPECT_FALSE(denied.retryable());
+
+  // UNSIGNED-PAYLOAD is accepted too.
+  s3::S3Settings unsigned_payload = server_->settings(bucket);
+  unsigned_payload.sign_payload = false;
+  EXPECT_TRUE(s3::S3Client(unsigned_payload).put_object("u.txt", "data").ok());
+}
+
+TEST_F(S3Swift, OutputWithAWrongSecretFailsAtStartWithAClearError) {
+  std::string bucket = new_bucket();
+  std::string config = "input { rt_source { count => 1 } }\noutput { s3 { bucket => '" + bucket + "' endpoint => '" +
+                       server_->endpoint() + "' access_key_id => 'test:tester' secret_access_key => 'wrong' } }";
+  try {
+    make_pipeline(config);
+    FAIL() << "expected a configuration error";
+  } catch (const config::ConfigError& e) {
+    std::string what = e.what();
+    EXPECT_NE(what.find("SignatureDoesNotMatch"), std::string::npos) << what;
+    EXPECT_NE(what.find("test.conf:2"), std::string::npos) << what;
+    EXPECT_EQ(what.find("wrong"), std::string::npos) << "the secret must not be printed: " << what;
+  }
+}
+
+TEST_F(S3Swift, ListObjectsV2PagesPastMaxKeys) {
+  std::string bucket = new_bucket();
+  s3::S3Client client(server_->settings(bucket));
+  for (int i = 0; i < 23; ++i) ASSERT_TRUE(client.put_object("p/" + std::to_string(i) + ".log", "x\n").ok());
+  ASSERT_TRUE(client.put_object("other/skip.log", "x\n").ok());
+  std::set<std::string> keys;
+  std::string token;
+  int pages = 0;
+  for (;;) {
+    s3::ListPage page;
+    s3::S3Result r = client.list_objects_v2("p/", token, 5, page);
+    ASSERT_TRUE(r.ok()) << r.describe();
+    ++pages;
+    EXPECT_LE(page.objects.size(), 5u);
+    for (auto& o : page.objects) {
+      keys.insert(o.key);
+      EXPECT_GT(o.last_modified, 0);
+      EXPECT_EQ(o.size, 2u);
+    }
+    if (!page.truncated) break;
+    token = page.next_continuation_token;
+  }
+  EXPECT_EQ(keys.size(), 23u);
+  EXPECT_EQ(pages, 5);
+
+  // The input pages the same way.
+  auto key = unique_key("s3_in_paging");
+  auto p = make_pipeline("input { s3 { " + connection(bucket) +
+                         " prefix => 'p/' list_max_keys => 4 watch_for_new_files => false sincedb_path => '/dev/null' } }\n"
+                         "output { rt_collect { key => '" + key + "' } }");
+  p->start();
+  ASSERT_TRUE(p->wait_for(60000));
+  EXPECT_EQ(collector(key)->size(), 23u);
+}
+
+// ---- the output ----------------------------------------------------------------------------
+
+// Drives the output directly (no pipeline) to see exactly when acknowledgements happen.
+struct AckCounter : AckListener {
+  std::atomic<int> count{0};
+  void acked(uint64_t) override { ++count; }
+};
+
+std::unique_ptr<Output> make_s3_output(const std::string& options, PluginContext& context) {
+  auto config = config::parse_config("output { s3 { " + options + " } }", "direct.conf");
+  const config::PluginBlock& block = *config.outputs.at(0).plugin;
+  const PluginEntry* entry = Registry::instance().find(PluginKind::Output, "s3");
+  Options validated = Options::validate(block, entry->schema);
+  return entry->output(validated, context);
+}
+
+TEST_F(S3Swift, OutputAcknowledgesOnlyOnceTheObjectIsStored) {
+  std::string bucket = new_bucket();
+  PipelineSettings settings;
+  std::atomic<bool> stopping{false};
+  PluginContext context;
+  context.id = "s3_direct";
+  context.settings = &settings;
+  context.pipeline_stopping = &stopping;
+  auto output = make_s3_output(connection(bucket) + " time_file => 0.02 prefix => 'acks/'", context);
+
+  AckCounter counter;
+  std::vector<Event*> events;
+  for (int i = 0; i < 3; ++i) {
+    AckToken* token = AckToken::create(&counter, uint64_t(i));
+    for (int j = 0; j < 10; ++j) {
+      Event* e = new Event();
+      e->init_with_message("m" + std::to_string(i * 10 + j), Timestamp::now());
+      e->fields()["seq"].set_int(i * 10 + j);
+      e->attach_ack(token);
+      events.push_back(e);
+    }
+    token->release();
+  }
+  output->write(events);
+  for (Event* e : events) delete e;  // the runtime's holds go; the output's remain
+  EXPECT_EQ(counter.count.load(), 0);
+  EXPECT_TRUE(list_all(bucket).empty());
+  // time_file 0.02 min = 1.2 s: the periodic flush rotates, an upload worker stores, then acks.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1300));
+  output->flush();
+  ASSERT_TRUE(test::wait_until([&] { return counter.count.load() == 3; }, std::chrono::seconds(30)));
+  auto objects = list_all(bucket, "acks/");
+  ASSERT_EQ(objects.size(), 1u);
+  EXPECT_NE(objects[0].key.find("ls.s3."), std::string::npos);
+  EXPECT_TRUE(objects[0].key.ends_with(".txt"));
+  EXPECT_EQ(seqs(all_lines(bucket)).size(), 30u);
+  output->close();
+}
+
+TEST_F(S3Swift, OutputRotatesBySizeAndNamesObjectsUniquely) {
+  std::string bucket = new_bucket();
+  auto key = unique_key("s3_rotate");
+  auto p = make_pipeline("input { rt_source { key => '" + key + "' count => 3000 chunk => 50 } }\n"
+                         "output { s3 { " + connection(bucket) +
+                         " prefix => 'size/%{+YYYY}/' size_file => 20000 rotation_strategy => 'size' } }");
+  p->start();
+  ASSERT_TRUE(p->wait_for(120000));
+  auto objects = list_all(bucket, "size/");
+  EXPECT_GE(objects.size(), 5u);
+  std::set<std::string> names;
+  size_t small = 0;
+  for (auto& o : objects) {
+    names.insert(o.key);
+    if (o.size < 20000) ++small;
+  }
+  EXPECT_EQ(names.size(), objects.size());
+  EXPECT_LE(small, 1u);  // only the last one, flushed at shutdown, may be short
+  auto got = seqs(all_lines(bucket, "size/"));
+  EXPECT_EQ(got.size(), 3000u);
+  EXPECT_EQ(std::set<int64_t>(got.begin(), got.end()).size(), 3000u);
+  EXPECT_EQ(source(key)->acked_events.load(), 3000u);
+}
+
+TEST_F(S3Swift, OutputRotatesByTime) {
+  std::string bucket = new_bucket();
+  PipelineSettings settings;
+  std::atomic<bool> stopping{false};
+  PluginContext context;
+  context.settings = &settings;
+  context.pipeline_stopping = &stopping;
+  auto output = make_s3_output(connection(bucket) + " time_file => 0.01 rotation_strategy => 'time' encoding => 'gzip'",
+                               context);
+  for (int round = 0; round < 3; ++round) {
+    Event e;
+    e.init_with_message("round " + std::to_string(round), Timestamp::now());
+    Event* one[] = {&e};
+    output->write(one);
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    output->flush();
+  }
+  output->close();
+  auto objects = list_all(bucket);
+  EXPECT_EQ(objects.size(), 3u);
+  for (auto& o : objects) EXPECT_TRUE(o.key.ends_with(".txt.gz")) << o.key;
+  EXPECT_EQ(all_lines(bucket).size(), 3u);
+}
+
+TEST_F(S3Swift, OutputUsesMultipartUploadForLargeObjects) {
+  std::string bucket = new_bucket();
+  auto key = unique_key("s3_multipart");
+  std::string message(1000, 'm');
+  auto p = make_pipeline("input { rt_source { key => '" + key + "' count => 13000 chunk => 100 message => '" + message +
+                         "' } }\noutput { s3 { " + connection(bucket) +
+                         " size_file => 12582912 upload_multipart_threshold => 5242880 } }");
+  p->start();
+  ASSERT_TRUE(p->wait_for(180000));
+  auto objects = list_all(bucket);
+  ASSERT_EQ(objects.size(), 2u);  // 13 MB of events: one 12 MiB object (3 parts) and the rest
+  bool multipart = false;
+  for (auto& o : objects)
+    if (o.size >= 12582912) multipart = o.etag.find('-') != std::string::npos;
+  EXPECT_TRUE(multipart) << "a multipart object has an ETag ending in -<parts>";
+  auto got = seqs(all_lines(bucket));
+  EXPECT_EQ(got.size(), 13000u);
+  EXPECT_EQ(std::set<int64_t>(got.begin(), got.end()).size(), 13000u);
+  EXPECT_EQ(source(key)->acked_events.load(), 13000u);
+}
+
+TEST_F(S3Swift, OutputSurvivesAProxyKilledMidUploadWithoutLossOrDuplicates) {
+  std::string bucket = new_bucket();
+  auto key = unique_key("s3_kill");
+  const int total = 100000;
+  auto p = make_pipeline("input { rt_source { key => '" + key + "' count => " + std::to_string(total) +
+                         " chunk => 100 } }\noutput { s3 { " + connection(bucket) +
+                         " encoding => 'gzip' size_file => 20000 retry_delay => 0.2 upload_workers_count => 2 } }");
+  p->start();
+  ASSERT_TRUE(test::wait_until([&] { return list_all(bucket).size() >= 3; }, std::chrono::seconds(60)));
+  ASSERT_FALSE(p->finished()) << "the pipeline ended before the proxy could be killed";
+  server_->kill_proxy();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  uint64_t acked_while_down = source(key)->acked_events.load();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_EQ(source(key)->acked_events.load(), acked_while_down) << "nothing is acknowledged while S3 is down";
+  server_->start_proxy();
+  ASSERT_TRUE(p->wait_for(180000));
+  auto got = seqs(all_lines(bucket));
+  EXPECT_EQ(got.size(), size_t(total)) << "events stored (duplicates count twice)";
+  EXPECT_EQ(std::set<int64_t>(got.begin(), got.end()).size(), size_t(total)) << "distinct events";
+  EXPECT_EQ(source(key)->acked_events.load(), uint64_t(total));
+}
+
+// ---- output -> input round trips -----------------------------------------------------------
+
+TEST_F(S3Swift, GzipAndZstdRoundTripThroughOutputAndInput) {
+  for (std::string encoding : {"gzip", "zstd"}) {
+    SCOPED_TRACE(encoding);
+    std::string bucket = new_bucket();
+    auto key = unique_key("s3_rt_" + encoding);
+    auto writer = make_pipeline("input { rt_source { key => '" + key + "' count => 5000 chunk => 100 } }\n"
+                                "output { s3 { " + connection(bucket) + " prefix => 'rt/' encoding => '" + encoding +
+                                "' size_file => 8000 } }");
+    writer->start();
+    ASSERT_TRUE(writer->wait_for(120000));
+    writer.reset();
+    EXPECT_GE(list_all(bucket, "rt/").size(), 2u);
+
+    test::TempDir dir;
+    std::string sincedb = dir.file("sincedb");
+    auto read_key = unique_key("s3_rt_read_" + encoding);
+    std::string input = "input { s3 { " + connection(bucket) + " prefix => 'rt/' codec => json_lines " +
+                        "watch_for_new_files => false sincedb_path => '" + sincedb + "' } }\n";
+    auto reader = make_pipeline(input + "output { rt_collect { key => '" + read_key + "' } }");
+    reader->start();
+    ASSERT_TRUE(reader->wait_for(120000));
+    reader.reset();  // the input records its progress once everything is acknowledged
+    auto events = collector(read_key)->snapshot();
+    ASSERT_EQ(events.size(), 5000u);
+    std::set<int64_t> distinct;
+    for (auto& e : events) distinct.insert(e.seq);
+    EXPECT_EQ(distinct.size(), 5000u);
+    EXPECT_FALSE(test::read_file(sincedb).empty());
+
+    // A second run resumes after the recorded progress: nothing again.
+    auto again_key = unique_key("s3_rt_again_" + encoding);
+    auto again = make_pipeline(input + "output { rt_collect { key => '" + again_key + "' } }");
+    again->start();
+    ASSERT_TRUE(again->wait_for(60000));
+    EXPECT_EQ(collector(again_key)->size(), 0u);
+  }
+}
+
+TEST_F(S3Swift, InputDeletesOrBacksUpDoneObjectsAndKeepsAProgressMarker) {
+  std::string bucket = new_bucket();
+  std::string backup = new_bucket();
+  s3::S3Client client(server_->settings(bucket));
+  for (int i = 0; i < 6; ++i)
+    ASSERT_TRUE(client.put_object("in/" + std::to_string(i) + ".log", "line a " + std::to_string(i) + "\nline b\n").ok());
+  auto key = unique_key("s3_backup");
+  auto p = make_pipeline("input { s3 { " + connection(bucket) +
+                         " prefix => 'in/' watch_for_new_files => false delete => true backup_to_bucket => '" + backup +
+                         "' backup_add_prefix => 'old/' progress_marker_key => 'state/marker' } }\n"
+                         "output { rt_collect { key => '" + key + "' } }");
+  p->start();
+  ASSERT_TRUE(p->wait_for(60000));
+  p.reset();
+  EXPECT_EQ(collector(key)->size(), 12u);
+  EXPECT_TRUE(list_all(bucket, "in/").empty());
+  EXPECT_EQ(list_all(backup, "old/in/").size(), 6u);
+  std::string marker;
+  ASSERT_TRUE(client.get_object("state/marker", marker).ok());
+  EXPECT_NE(marker.find("in/"), std::string::npos) << marker;
+}
+
+TEST_F(S3Swift, InputTimeBoundsSelectObjects) {
+  std::string bucket = new_bucket();
+  s3::S3Client client(server_->settings(bucket));
+  ASSERT_TRUE(client.put_object("t/a.log", "one\ntwo\n").ok());
+  auto run = [&](const std::string& bounds) {
+    auto key = unique_key("s3_bounds");
+    auto p = make_pipeline("input { s3 { " + connection(bucket) +
+                           " prefix => 't/' watch_for_new_files => false sincedb_path => '/dev/null' " + bounds +
+                           " } }\noutput { rt_collect { key => '" + key + "' } }");
+    p->start();
+    EXPECT_TRUE(p->wait_for(60000));
+    return collector(key)->size();
+  };
+  EXPECT_EQ(run("start_time => '2000-01-01T00:00:00Z'"), 2u);
+  EXPECT_EQ(run("end_time => '2000-01-01T00:00:00Z'"), 0u);
+  EXPECT_EQ(run("start_time => '2999-01-01T00:00:00Z'"), 0u);
+}
+
+TEST_F(S3Swift, InputWatchModePicksUpNewObjects) {
+  std::string bucket = new_bucket();
+  s3::S3Client client(server_->settings(bucket));
+  ASSERT_TRUE(client.put_object("w/1.log", "first\n").ok());
+  auto key = unique_key("s3_watch");
+  auto p = make_pipeline("input { s3 { " + connection(bucket) +
+                         " prefix => 'w/' interval => 1 sincedb_path => '/dev/null' } }\n"
+                         "output { rt_collect { key => '" + key + "' } }");
+  p->start();
+  ASSERT_TRUE(rt_test::test_wait([&] { return collector(key)->size() == 1; }, 30000));
+  ASSERT_TRUE(client.put_object("w/2.log", "second\nthird\n").ok());
+  ASSERT_TRUE(rt_test::test_wait([&] { return collector(key)->size() == 3; }, 30000));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_EQ(collector(key)->size(), 3u) << "an object is read once";
+  p->request_stop();
+  EXPECT_TRUE(p->wait_for(30000));
+}
+
+}  // namespace
+}  // namespace sluice
+
+namespace sluice {
+namespace {
+
+TEST_F(S3Swift, DeadLetterEntriesAreStoredAsObjects) {
+  std::string bucket = new_bucket();
+  s3::S3DeadLetterWriter writer(server_->settings(bucket), "dlq/", "main");
+  Event event;
+  event.init_with_message("rejected", Timestamp::from_seconds(1700000000));
+  event.metadata()["m"] = Value("x");
+  EXPECT_EQ(writer.write(event, "elasticsearch", "es_1", "400 mapper_parsing_exception"), DeadLetterResult::Stored);
+  EXPECT_EQ(writer.write(event, "elasticsearch", "es_1", "second"), DeadLetterResult::Stored);
+  auto objects = list_all(bucket, "dlq/main/");
+  ASSERT_EQ(objects.size(), 2u);
+  s3::S3Client client(server_->settings(bucket));
+  std::string body;
+  ASSERT_TRUE(client.get_object(objects[0].key, body).ok());
+  ASSERT_TRUE(body.ends_with("\n"));
+  DeadLetterEntry entry;
+  ASSERT_TRUE(parse_dead_letter_entry(std::string_view(body).substr(0, body.size() - 1), entry));
+  EXPECT_EQ(entry.plugin_id, "es_1");
+  EXPECT_EQ(entry.reason, "400 mapper_parsing_exception");
+
+  s3::S3Settings wrong = server_->settings(bucket);
+  wrong.credentials.secret_access_key = "bad";
+  s3::S3DeadLetterWriter denied(wrong, "dlq/", "main", 1);
+  EXPECT_EQ(denied.write(event, "elasticsearch", "es_1", "x"), DeadLetterResult::Failed);
+}
+
+// Not run by default (timing-dependent, long): the 1M-event benchmark of the report.
+//   sluice_integration_tests --gtest_also_run_disabled_tests --gtest_filter='S3Swift.DISABLED_Benchmark*'
+TEST_F(S3Swift, DISABLED_BenchmarkOneMillionApacheEvents) {
+  const std::string line =
+      "127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] \"GET /apache_pb.gif HTTP/1.0\" 200 2326 "
+      "\"http://www.example.com/start.html\" \"Mozilla/4.08 [en] (Win98; I ;Nav)\"";
+  for (std::string encoding : {"gzip", "zstd"}) {
+    std::string bucket = new_bucket();
+    auto p = make_pipeline("input { generator { count => 1000000 message => '" + line + "' } }\n"
+                           "output { s3 { id => 'bench' " + connection(bucket) + " encoding => '" + encoding +
+                           "' size_file => 8388608 } }",
+                           rt_test::settings(1, 500, 50));
+    struct rusage before{}, after{};
+    getrusage(RUSAGE_SELF, &before);
+    auto wall = std::chrono::steady_clock::now();
+    p->start();
+    ASSERT_TRUE(p->wait_for(600000));
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall).count();
+    getrusage(RUSAGE_SELF, &after);
+    auto cpu = [](const struct rusage& r) {
+      return double(r.ru_utime.tv_sec + r.ru_stime.tv_sec) + double(r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1e6;
+    };
+    uint64_t bytes = 0, objects = 0;
+    for (auto& plugin : p->metrics().plugins) {
+      if (plugin->id != "bench") continue;
+      for (auto& [name, value] : plugin->counters()) {
+        if (name == "bytes_uploaded") bytes = value;
+        if (name == "objects_uploaded") objects = value;
+      }
+    }
+    std::printf("s3 output %s: 1M events, %.2f CPU-s (whole process), %.2f s wall, %llu objects, %llu bytes sent\n",
+                encoding.c_str(), cpu(after) - cpu(before), seconds, (unsigned long long)objects,
+                (unsigned long long)bytes);
+    EXPECT_GT(bytes, 0u);
+  }
+}
+
+}  // namespace
+}  // namespace sluice
