@@ -245,6 +245,20 @@ bool apply_dead_letter_queue_setting(DeadLetterQueueSettings& dlq, const FlatSet
     dlq.failure_tags = list_value(s);
   } else if (key == "dead_letter_queue.conditional_errors") {
     dlq.conditional_errors = bool_value(s);
+  } else if (key == "dead_letter_queue.type") {
+    dlq.type = choice_value(s, {"file", "s3"});
+  } else if (key == "dead_letter_queue.s3.bucket") {
+    dlq.s3_bucket = scalar_text(s);
+  } else if (key == "dead_letter_queue.s3.prefix") {
+    dlq.s3_prefix = scalar_text(s);
+  } else if (key == "dead_letter_queue.s3.region") {
+    dlq.s3_region = scalar_text(s);
+  } else if (key == "dead_letter_queue.s3.endpoint") {
+    dlq.s3_endpoint = scalar_text(s);
+  } else if (key == "dead_letter_queue.s3.access_key_id") {
+    dlq.s3_access_key_id = scalar_text(s);
+  } else if (key == "dead_letter_queue.s3.secret_access_key") {
+    dlq.s3_secret_access_key = scalar_text(s);
   } else {
     return false;
   }

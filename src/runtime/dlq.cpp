@@ -19,6 +19,7 @@
 #include "config/parser.h"
 #include "core/json.h"
 #include "core/time_format.h"
+#include "plugins/common/s3/s3_dead_letter_writer.h"
 #include "runtime/logging.h"
 #include "runtime/plugin.h"
 
@@ -368,6 +369,17 @@ std::unique_ptr<DeadLetterWriter> make_dead_letter_writer(const DeadLetterQueueS
     throw config::ConfigError("dead_letter_queue.flush_interval must be at least 1 (milliseconds)");
   if (settings.max_bytes < 1024)
     throw config::ConfigError(fmt::format("dead_letter_queue.max_bytes is too small ({} bytes)", settings.max_bytes));
+  if (settings.type == "s3") {
+    if (settings.s3_bucket.empty())
+      throw config::ConfigError("dead_letter_queue.type s3 needs dead_letter_queue.s3.bucket");
+    s3::S3Settings s3_settings;
+    s3_settings.bucket = settings.s3_bucket;
+    s3_settings.region = settings.s3_region;
+    s3_settings.endpoint = settings.s3_endpoint;
+    s3_settings.credentials.access_key_id = settings.s3_access_key_id;
+    s3_settings.credentials.secret_access_key = settings.s3_secret_access_key;
+    return std::make_unique<s3::S3DeadLetterWriter>(std::move(s3_settings), settings.s3_prefix, pipeline_id);
+  }
   FileDeadLetterWriter::Config config;
   std::string root = settings.path.empty() ? (fs::path(path_data) / "dead_letter_queue").string() : settings.path;
   config.directory = (fs::path(root) / pipeline_id).string();

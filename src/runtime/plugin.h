@@ -30,6 +30,11 @@ struct DeadLetterQueueSettings {
   std::vector<std::string> failure_tags;
   // sluice: events whose `if` condition failed to evaluate go to the DLQ after the filters.
   bool conditional_errors = false;
+  // sluice: where entries go: "file" (path.dead_letter_queue, Logstash's layout) or "s3" (one object
+  // per entry under <s3_prefix><pipeline id>/, no local disk). dead_letter_queue.type / .s3.*
+  std::string type = "file";
+  std::string s3_bucket, s3_prefix = "dead_letter_queue/", s3_region = "us-east-1", s3_endpoint;
+  std::string s3_access_key_id, s3_secret_access_key;  // "" = AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY
 };
 
 // Settings of the pipeline a plugin runs in (pipelines.yml / sluice.yml / CLI).

@@ -457,6 +457,40 @@ TEST_F(S3Swift, DeadLetterEntriesAreStoredAsObjects) {
   EXPECT_EQ(denied.write(event, "elasticsearch", "es_1", "x"), DeadLetterResult::Failed);
 }
 
+// dead_letter_queue.type s3: a pipeline routes its failed events (failure_tags) to objects under
+// the prefix, nothing on local disk, and the good events still reach the output.
+TEST_F(S3Swift, PipelineDeadLetterQueueOnS3) {
+  std::string bucket = new_bucket();
+  s3::S3Settings target = server_->settings(bucket);
+  PipelineSettings settings = rt_test::settings(1, 16, 5);
+  settings.id = "dlq_s3";
+  settings.dead_letter_queue.enabled = true;
+  settings.dead_letter_queue.type = "s3";
+  settings.dead_letter_queue.s3_bucket = bucket;
+  settings.dead_letter_queue.s3_prefix = "dlq/";
+  settings.dead_letter_queue.s3_endpoint = target.endpoint;
+  settings.dead_letter_queue.s3_region = target.region;
+  settings.dead_letter_queue.s3_access_key_id = target.credentials.access_key_id;
+  settings.dead_letter_queue.s3_secret_access_key = target.credentials.secret_access_key;
+  settings.dead_letter_queue.failure_tags = {"_jsonparsefailure"};
+  std::string key = rt_test::unique_key("dlq_s3");
+  auto p = rt_test::make_pipeline("input { generator { count => 1 lines => ['{\"ok\":1}', 'not json', '{\"ok\":2}'] } }\n"
+                                  "filter { json { source => 'message' } }\n"
+                                  "output { rt_collect { key => '" + key + "' } }",
+                                  settings);
+  p->start();
+  ASSERT_TRUE(p->wait_for(60000));
+  EXPECT_EQ(rt_test::collector(key)->snapshot().size(), 2u);
+  auto objects = list_all(bucket, "dlq/dlq_s3/");
+  ASSERT_EQ(objects.size(), 1u);
+  s3::S3Client client(target);
+  std::string body;
+  ASSERT_TRUE(client.get_object(objects[0].key, body).ok());
+  DeadLetterEntry entry;
+  ASSERT_TRUE(parse_dead_letter_entry(std::string_view(body).substr(0, body.size() - 1), entry));
+  EXPECT_NE(entry.reason.find("_jsonparsefailure"), std::string::npos) << entry.reason;
+}
+
 // Not run by default (timing-dependent, long): the 1M-event benchmark of the report.
 //   sluice_integration_tests --gtest_also_run_disabled_tests --gtest_filter='S3Swift.DISABLED_Benchmark*'
 TEST_F(S3Swift, DISABLED_BenchmarkOneMillionApacheEvents) {
