@@ -124,7 +124,7 @@ for name, port in (("account", {}), ("container", {}), ("object", {})):
         s3::S3Result r = probe.create_bucket("sluice-ready-probe");
         return r.ok();
       },
-      std::chrono::seconds(60));
+      std::chrono::seconds(180));
   if (!ready) throw std::runtime_error("swift s3 did not become ready:\n" + logs());
 }
 
@@ -170,7 +170,7 @@ void SwiftS3Server::create_bucket(const std::string& bucket) {
         last = client.create_bucket(bucket);
         return last.ok() || last.code == "BucketAlreadyOwnedByYou" || last.code == "BucketAlreadyExists";
       },
-      std::chrono::seconds(30));
+      std::chrono::seconds(120));
   if (!ok) throw std::runtime_error("swift: cannot create bucket " + bucket + ": " + last.describe());
 }
 
@@ -184,7 +184,7 @@ void SwiftS3Server::kill_proxy() {
 void SwiftS3Server::start_proxy() {
   start_daemon("proxy");
   s3::S3Client probe(settings("sluice-ready-probe"));
-  bool ready = wait_until([&] { return probe.head_bucket().ok(); }, std::chrono::seconds(60));
+  bool ready = wait_until([&] { return probe.head_bucket().ok(); }, std::chrono::seconds(180));
   if (!ready) throw std::runtime_error("swift proxy did not come back:\n" + logs());
 }
 
