@@ -167,7 +167,10 @@ class SyslogFramer {
     } else if (state_ == State::Body && !body_.empty()) {
       on_frame(std::string_view(body_), true);
     } else if (state_ == State::Count && !count_text_.empty()) {
-      on_frame(std::string_view(count_text_), false);
+      // Up to 9 digits without their space: a short newline-less message, still under the cap.
+      std::string_view digits(count_text_);
+      if (digits.size() > max_) on_frame(digits.substr(0, max_), true);
+      else on_frame(digits, false);
     }
     state_ = State::FrameStart;
     body_.clear();

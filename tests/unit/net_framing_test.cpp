@@ -118,3 +118,21 @@ TEST(NetSyslogFramer, IncompleteOctetFrameAtCloseIsTruncated) {
 
 }  // namespace
 }  // namespace sluice::net
+
+namespace sluice::net {
+namespace {
+
+// Found by the octet_framing fuzzer: a stream ending in digits with no space (a count that never
+// got its space) handed those digits out at close without the cap.
+TEST(NetSyslogFramer, DigitsAtCloseRespectTheCap) {
+  SyslogFramer framer(6);
+  std::vector<std::pair<std::string, bool>> frames;
+  framer.feed("1234567", [&](std::string_view f, bool t) { frames.emplace_back(std::string(f), t); });
+  framer.finish([&](std::string_view f, bool t) { frames.emplace_back(std::string(f), t); });
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(frames[0].first, "123456");
+  EXPECT_TRUE(frames[0].second);
+}
+
+}  // namespace
+}  // namespace sluice::net
