@@ -38,17 +38,8 @@ PluginSchema jdbc_static_schema() {
       "Enriches events from reference data loaded from PostgreSQL into memory (at start and on "
       "`loader_schedule`). local_lookups are a subset of SQL answered from indexes: `SELECT cols FROM table "
       "WHERE col = :param [AND ...]`, `:ip BETWEEN lo AND hi`, `cidr_col >>= :ip`.";
-  auto required = [](OptionSpec spec) {
-    spec.required = true;
-    return spec;
-  };
-  schema.options = {
-      required(option_spec("jdbc_connection_string", OptionType::String, std::nullopt,
-          "`jdbc:postgresql://host:port/database`, a `postgresql://` URI or a libpq conninfo string.")),
-      option_spec("jdbc_user", OptionType::String, std::nullopt, "The database user."),
-      option_spec("jdbc_password", OptionType::Password, std::nullopt, "The user's password (never logged)."),
-      option_spec("jdbc_driver_library", OptionType::String, std::nullopt, "Accepted for compatibility; ignored."),
-      option_spec("jdbc_driver_class", OptionType::String, std::nullopt, "Accepted for compatibility; ignored."),
+  schema.options = lookup::postgres_connection_options();
+  schema.options.insert(schema.options.end(), {
       option_spec("loaders", OptionType::Array, cv_array({}),
           "Hashes {id, query, local_table, max_rows}: remote queries whose rows fill a local table."),
       option_spec("local_db_objects", OptionType::Array, cv_array({}),
@@ -65,7 +56,7 @@ PluginSchema jdbc_static_schema() {
       option_spec("statement_timeout", OptionType::Number, cv_number(60),
           "sluice: seconds a loader query may take."),
       option_spec("connect_timeout", OptionType::Number, cv_number(5.0), "sluice: seconds to wait for a connection."),
-  };
+  });
   return schema;
 }
 

@@ -32,13 +32,8 @@ PluginSchema jdbc_streaming_schema() {
     spec.required = true;
     return spec;
   };
-  schema.options = {
-      required(option_spec("jdbc_connection_string", OptionType::String, std::nullopt,
-          "`jdbc:postgresql://host:port/database`, a `postgresql://` URI or a libpq conninfo string.")),
-      option_spec("jdbc_user", OptionType::String, std::nullopt, "The database user."),
-      option_spec("jdbc_password", OptionType::Password, std::nullopt, "The user's password (never logged)."),
-      option_spec("jdbc_driver_library", OptionType::String, std::nullopt, "Accepted for compatibility; ignored."),
-      option_spec("jdbc_driver_class", OptionType::String, std::nullopt, "Accepted for compatibility; ignored."),
+  schema.options = lookup::postgres_connection_options();
+  schema.options.insert(schema.options.end(), {
       option_spec("jdbc_validate_connection", OptionType::Boolean, cv_bool(false),
           "Accepted for compatibility; connections are always checked."),
       option_spec("jdbc_validation_timeout", OptionType::Number, cv_number(3600), "Accepted for compatibility; ignored."),
@@ -66,7 +61,7 @@ PluginSchema jdbc_streaming_schema() {
       option_spec("statement_timeout", OptionType::Number, cv_number(5.0),
           "sluice: seconds one lookup may take (client deadline and server statement_timeout)."),
       option_spec("connect_timeout", OptionType::Number, cv_number(5.0), "sluice: seconds to wait for a connection."),
-  };
+  });
   return schema;
 }
 

@@ -389,4 +389,17 @@ std::string pg_question_to_positional(const std::string& sql, size_t& count) {
   return out;
 }
 
+std::vector<OptionSpec> postgres_connection_options() {
+  OptionSpec connection = option_spec("jdbc_connection_string", OptionType::String, std::nullopt,
+      "`jdbc:postgresql://host:port/database`, a `postgresql://` URI or a libpq conninfo string.");
+  connection.required = true;
+  return {
+      connection,
+      option_spec("jdbc_user", OptionType::String, std::nullopt, "The database user."),
+      option_spec("jdbc_password", OptionType::Password, std::nullopt, "The user's password (never logged)."),
+      option_spec("jdbc_driver_library", OptionType::String, std::nullopt, "Accepted for compatibility; ignored."),
+      option_spec("jdbc_driver_class", OptionType::String, std::nullopt, "Accepted for compatibility; ignored."),
+  };
+}
+
 }  // namespace sluice::lookup

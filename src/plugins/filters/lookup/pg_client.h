@@ -13,10 +13,14 @@
 #include <vector>
 
 #include "core/value.h"
+#include "runtime/options.h"
 
 typedef struct pg_conn PGconn;
 
 namespace sluice::lookup {
+
+// The connection options jdbc_static and jdbc_streaming share (Logstash's jdbc_* names).
+std::vector<OptionSpec> postgres_connection_options();
 
 struct PgSettings {
   std::string connection_string;  // jdbc:postgresql://..., postgresql://..., or "host=... dbname=..."
