@@ -140,8 +140,18 @@ HttpResponse HttpClient::run(const HttpRequest& request, const std::function<boo
 
   curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
   curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
-  if (!options_.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, options_.ca_file.c_str());
-  if (!options_.ca_path.empty()) curl_easy_setopt(curl, CURLOPT_CAPATH, options_.ca_path.c_str());
+  if (!options_.ca_pem.empty()) {
+    curl_blob blob{const_cast<char*>(options_.ca_pem.data()), options_.ca_pem.size(), CURL_BLOB_NOCOPY};
+    curl_easy_setopt(curl, CURLOPT_CAINFO_BLOB, &blob);
+  } else if (!options_.ca_file.empty()) {
+    curl_easy_setopt(curl, CURLOPT_CAINFO, options_.ca_file.c_str());
+  }
+  if (!options_.ca_path.empty()) {
+    curl_easy_setopt(curl, CURLOPT_CAPATH, options_.ca_path.c_str());
+  } else if (!options_.ca_pem.empty() || !options_.ca_file.empty()) {
+    // Configured CAs are the whole trust: the build's default CA directory must not add to them.
+    curl_easy_setopt(curl, CURLOPT_CAPATH, nullptr);
+  }
   if (!options_.client_cert_file.empty()) curl_easy_setopt(curl, CURLOPT_SSLCERT, options_.client_cert_file.c_str());
   if (!options_.client_key_file.empty()) curl_easy_setopt(curl, CURLOPT_SSLKEY, options_.client_key_file.c_str());
   if (!options_.client_key_password.empty())

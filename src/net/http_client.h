@@ -28,6 +28,9 @@ struct HttpClientOptions {
   // (Logstash's `ssl_verification_mode => none`).
   bool verify_tls = true;
   std::string ca_file;            // PEM bundle of trusted CAs; "" = the system's
+  // PEM text of trusted CAs held in memory (several files concatenated); when set it replaces
+  // ca_file and the system's CAs (curl's CAINFO_BLOB), so no bundle is written to disk.
+  std::string ca_pem;
   std::string ca_path;            // directory of hashed CA certificates; "" = the system's
   std::string client_cert_file;   // PEM client certificate (mutual TLS), with client_key_file
   std::string client_key_file;

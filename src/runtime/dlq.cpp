@@ -372,13 +372,9 @@ std::unique_ptr<DeadLetterWriter> make_dead_letter_writer(const DeadLetterQueueS
   if (settings.type == "s3") {
     if (settings.s3_bucket.empty())
       throw config::ConfigError("dead_letter_queue.type s3 needs dead_letter_queue.s3.bucket");
-    s3::S3Settings s3_settings;
-    s3_settings.bucket = settings.s3_bucket;
-    s3_settings.region = settings.s3_region;
-    s3_settings.endpoint = settings.s3_endpoint;
-    s3_settings.credentials.access_key_id = settings.s3_access_key_id;
-    s3_settings.credentials.secret_access_key = settings.s3_secret_access_key;
-    return std::make_unique<s3::S3DeadLetterWriter>(std::move(s3_settings), settings.s3_prefix, pipeline_id);
+    // max_bytes and storage_policy bound local disk; an S3 prefix is bounded by bucket lifecycle rules.
+    return std::make_unique<s3::S3DeadLetterWriter>(s3::dead_letter_s3_settings(settings), settings.s3_prefix,
+                                                    pipeline_id, 3, metrics);
   }
   FileDeadLetterWriter::Config config;
   std::string root = settings.path.empty() ? (fs::path(path_data) / "dead_letter_queue").string() : settings.path;

@@ -212,6 +212,23 @@ TEST(DeadLetterQueue, StartTimestampSkipsOlderEntries) {
   for (const auto& e : collected) EXPECT_EQ(e.message, "new");
 }
 
+// sluice: without `path` (and `bucket`), the input reads the DLQ its own pipeline settings name.
+TEST(DeadLetterQueue, InputWithoutPathReadsTheDlqOfItsPipelineSettings) {
+  test::TempDir dir;
+  fill_dlq(dir, 7, "settings");
+  auto key = unique_key("dlq_settings");
+  PipelineSettings s = reader_settings(dir);
+  s.dead_letter_queue.path = dir.file("dlq");  // path.dead_letter_queue; the reader's own DLQ stays disabled
+  auto p = make_pipeline("input { dead_letter_queue { pipeline_id => 'origin' } }\noutput { rt_collect { key => '" + key + "' } }", s);
+  p->start();
+  ASSERT_TRUE(test_wait([&] { return collector(key)->size() >= 7; }));
+  p->request_stop();
+  ASSERT_TRUE(p->wait_for(30000));
+  auto collected = collector(key)->snapshot();
+  ASSERT_EQ(collected.size(), 7u);
+  for (const auto& e : collected) EXPECT_EQ(e.message, "settings");
+}
+
 TEST(DeadLetterQueue, BadInputOptionsAreConfigErrors) {
   test::TempDir dir;
   try {

@@ -5,8 +5,9 @@
 //
 // The tests named `*RealCapable` only need what any Elasticsearch/OpenSearch offers: set
 // SLUICE_TEST_ES_URL=http://host:9200 (and SLUICE_TEST_ES_USER / SLUICE_TEST_ES_PASSWORD when it
-// needs auth) and they run against that server instead, checking the result with _refresh and
-// _count. Scenario tests that script failures always use the stand-in.
+// needs auth, SLUICE_TEST_ES_CA=/path/http_ca.crt for an https URL signed by its own CA, as
+// Elasticsearch 8 sets itself up) and they run against that server instead, checking the result
+// with _refresh and _count. Scenario tests that script failures always use the stand-in.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -52,10 +53,16 @@ Target make_target() {
     t.fake = std::make_unique<FakeElasticsearch>();
     t.fake->start();
     t.url = t.fake->url();
-  } else if (!env("SLUICE_TEST_ES_USER").empty()) {
-    t.auth_options = fmt::format(" user => '{}' password => '{}' ", env("SLUICE_TEST_ES_USER"), env("SLUICE_TEST_ES_PASSWORD"));
-    t.client.user = env("SLUICE_TEST_ES_USER");
-    t.client.password = env("SLUICE_TEST_ES_PASSWORD");
+  } else {
+    if (!env("SLUICE_TEST_ES_USER").empty()) {
+      t.auth_options = fmt::format(" user => '{}' password => '{}' ", env("SLUICE_TEST_ES_USER"), env("SLUICE_TEST_ES_PASSWORD"));
+      t.client.user = env("SLUICE_TEST_ES_USER");
+      t.client.password = env("SLUICE_TEST_ES_PASSWORD");
+    }
+    if (!env("SLUICE_TEST_ES_CA").empty()) {
+      t.auth_options += fmt::format(" ssl_certificate_authorities => ['{}'] ", env("SLUICE_TEST_ES_CA"));
+      t.client.ca_file = env("SLUICE_TEST_ES_CA");
+    }
   }
   return t;
 }
@@ -126,6 +133,9 @@ TEST(ElasticsearchOutput, IndexesEveryEventRealCapable) {
     }
     EXPECT_LT(wire * 2, decoded);
     EXPECT_GE(bulks, 10u);  // 500 events in batches of at most 50, one request per batch
+    // Keep-alive: one connection per concurrent writer (2 workers) plus the test's _count client,
+    // not one per request.
+    EXPECT_LE(target.fake->connections(), 3u);
   }
 }
 
@@ -255,6 +265,56 @@ TEST(ElasticsearchOutput, ConflictOnCreateCountsAsDone) {
   EXPECT_EQ(es.document_count(), 60u);
   EXPECT_EQ(es.bulk_items().size(), 120u);  // no retry of the conflicts
   EXPECT_TRUE(list_dead_letter_segments(dlq_dir.file("main")).empty());
+}
+
+// 404 (an update of a missing document) and the codes of dlq_custom_codes go to the DLQ; other
+// 4xx codes are retried like 429.
+TEST(ElasticsearchOutput, NotFoundAndCustomCodesGoToTheDlq) {
+  FakeElasticsearch es;
+  es.start();
+  es.set_item_script([](const test::FakeBulkItem& item, int attempt) -> std::optional<FakeItemReply> {
+    Value v;
+    if (!json_parse(item.source, v) || !v.is_object()) return std::nullopt;
+    const Value* doc = v.as_object().find("doc");
+    int64_t seq = doc && doc->is_object() ? doc->as_object().find("seq")->as_int() : -1;
+    if (seq % 4 == 1) return FakeItemReply{403, "security_exception", "action [indices:data/write/update] is unauthorized"};
+    if (seq % 4 == 2 && attempt == 0) return FakeItemReply{408, "timeout_exception", "try again"};
+    return std::nullopt;  // seq % 4 == 0 or 3: update of a missing document: 404 from the stand-in itself
+  });
+  test::TempDir dlq_dir;
+  PipelineSettings s = settings(1, 40, 5);
+  s.dead_letter_queue.enabled = true;
+  s.dead_letter_queue.path = dlq_dir.path().string();
+  s.dead_letter_queue.flush_interval_ms = 50;
+  auto key = unique_key("es_custom");
+  auto p = make_pipeline("input { rt_source { key => '" + key + "' count => 40 chunk => 40 } }\n"
+                         "output { elasticsearch { hosts => ['" + es.url() + "'] index => 'u' action => 'update' "
+                         "document_id => 'd%{seq}' dlq_custom_codes => [403] " + fast_retries() + " } }",
+                         s);
+  run_to_end(*p);
+  EXPECT_EQ(source(key)->acked_events.load(), 40u);
+  std::map<int64_t, std::string> reasons;
+  for (const auto& seg : list_dead_letter_segments(dlq_dir.file("main")))
+    for (const auto& line : test::read_lines(seg.path)) {
+      DeadLetterEntry e;
+      if (!line.empty() && parse_dead_letter_entry(line, e)) reasons[e.fields.find("seq")->as_int()] = e.reason;
+    }
+  // Every event ends in the DLQ: 403 (custom), 404 (missing), and the 408s after their retry found the document missing.
+  ASSERT_EQ(reasons.size(), 40u);
+  for (const auto& [seq, reason] : reasons) {
+    if (seq % 4 == 1) {
+      EXPECT_NE(reason.find("status: 403"), std::string::npos) << reason;
+    } else {
+      EXPECT_NE(reason.find("status: 404"), std::string::npos) << reason;
+      EXPECT_NE(reason.find("document_missing_exception"), std::string::npos) << reason;
+    }
+  }
+  size_t sent_408_twice = 0;
+  std::map<std::string, int> attempts;
+  for (const auto& item : es.bulk_items()) attempts[item.id]++;
+  for (const auto& [id, n] : attempts) sent_408_twice += n == 2 ? 1 : 0;
+  EXPECT_EQ(sent_408_twice, 10u);  // only the 408s were sent again
+  EXPECT_EQ(attempts.size(), 40u);
 }
 
 TEST(ElasticsearchOutput, RejectedWithoutDlqIsDroppedAndAcked) {

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <map>
+#include <regex>
 #include <set>
 #include <thread>
 
@@ -17,7 +18,10 @@
 #include "plugins/inputs/s3/decompressor.h"
 #include "runtime/options.h"
 #include "runtime/registry.h"
+#include "support/fake_elasticsearch.h"
+#include "support/recording_proxy.h"
 #include "support/swift_s3_server.h"
+#include "test_support.h"
 
 namespace sluice {
 namespace {
@@ -236,6 +240,26 @@ TEST_F(S3Swift, OutputAcknowledgesOnlyOnceTheObjectIsStored) {
   output->close();
 }
 
+// A stopping pipeline uploads the objects still filling (graceful flush): every event the source
+// pushed is stored once and acknowledged, although neither size_file nor time_file was reached.
+TEST_F(S3Swift, OutputFlushesOpenObjectsWhenThePipelineStops) {
+  std::string bucket = new_bucket();
+  auto key = unique_key("s3_stop");
+  auto p = make_pipeline("input { rt_source { key => '" + key + "' count => 0 chunk => 10 } }\n"
+                         "output { s3 { " + connection(bucket) + " prefix => 'stop/' time_file => 60 size_file => 100000000 } }",
+                         rt_test::settings(2, 20, 5));
+  p->start();
+  ASSERT_TRUE(rt_test::test_wait([&] { return source(key)->pushed.load() >= 300; }, 30000));
+  EXPECT_TRUE(list_all(bucket, "stop/").empty());  // nothing rotated yet
+  p->request_stop();
+  ASSERT_TRUE(p->wait_for(60000));
+  uint64_t pushed = source(key)->pushed.load();
+  EXPECT_EQ(source(key)->acked_events.load(), pushed);
+  auto stored = seqs(all_lines(bucket, "stop/"));
+  EXPECT_EQ(stored.size(), pushed);
+  EXPECT_EQ(std::set<int64_t>(stored.begin(), stored.end()).size(), pushed);  // each once
+}
+
 TEST_F(S3Swift, OutputRotatesBySizeAndNamesObjectsUniquely) {
   std::string bucket = new_bucket();
   auto key = unique_key("s3_rotate");
@@ -328,6 +352,81 @@ TEST_F(S3Swift, OutputSurvivesAProxyKilledMidUploadWithoutLossOrDuplicates) {
   EXPECT_EQ(source(key)->acked_events.load(), uint64_t(total));
 }
 
+// canned_acl, storage_class and server_side_encryption reach S3 as x-amz-* headers of the signed
+// object PUTs, through `proxy_uri` (a recording forward proxy in front of Swift). Swift answers
+// SSE with 501 NotImplemented: not retried, the events stay unacknowledged.
+TEST_F(S3Swift, OutputSendsObjectHeadersThroughTheProxy) {
+  std::string bucket = new_bucket();
+  test::RecordingProxy proxy;
+  auto key = unique_key("s3_headers");
+  auto p = make_pipeline("input { rt_source { key => '" + key + "' count => 20 } }\n"
+                         "output { s3 { " + connection(bucket) + " prefix => 'h/' proxy_uri => '" + proxy.url() +
+                         "' canned_acl => 'private' storage_class => 'STANDARD' } }");
+  p->start();
+  ASSERT_TRUE(p->wait_for(60000));
+  EXPECT_EQ(source(key)->acked_events.load(), 20u);
+  EXPECT_EQ(seqs(all_lines(bucket, "h/")).size(), 20u);
+  size_t object_puts = 0;
+  for (const test::ProxiedRequest& r : proxy.requests()) {
+    EXPECT_TRUE(r.url.starts_with(server_->endpoint() + "/" + bucket + "/")) << r.url;  // absolute form: proxied
+    EXPECT_TRUE(r.header("Authorization").starts_with("AWS4-HMAC-SHA256 ")) << r.method << " " << r.url;
+    if (r.method != "PUT" || r.url.find("/h/") == std::string::npos) continue;
+    ++object_puts;
+    EXPECT_EQ(r.status, 200) << r.url;
+    EXPECT_EQ(r.header("x-amz-acl"), "private");
+    EXPECT_EQ(r.header("x-amz-storage-class"), "STANDARD");
+    EXPECT_EQ(r.header("x-amz-server-side-encryption"), "");
+  }
+  EXPECT_GE(object_puts, 1u);
+
+  test::RecordingProxy sse_proxy;
+  auto sse_key = unique_key("s3_sse");
+  auto sse = make_pipeline("input { rt_source { key => '" + sse_key + "' count => 5 } }\n"
+                           "output { s3 { " + connection(bucket) + " prefix => 'sse/' proxy_uri => '" + sse_proxy.url() +
+                           "' server_side_encryption => true retry_delay => 0.05 } }");
+  sse->start();
+  auto sse_puts = [&] {
+    std::vector<test::ProxiedRequest> out;
+    for (const test::ProxiedRequest& r : sse_proxy.requests())
+      if (r.method == "PUT" && r.url.find("/sse/ls.s3.") != std::string::npos) out.push_back(r);
+    return out;
+  };
+  ASSERT_TRUE(rt_test::test_wait([&] { return !sse_puts().empty(); }, 30000));
+  ASSERT_TRUE(sse->wait_for(60000));
+  auto puts = sse_puts();
+  ASSERT_EQ(puts.size(), 1u);  // 501 NotImplemented is not retried
+  EXPECT_EQ(puts[0].status, 501);
+  EXPECT_EQ(puts[0].header("x-amz-server-side-encryption"), "AES256");
+  EXPECT_EQ(source(sse_key)->acked_events.load(), 0u);
+}
+
+// A prefix with an event field and a time pattern keeps one object stream per rendered prefix.
+TEST_F(S3Swift, OutputPrefixSprintfSplitsObjectsByField) {
+  std::string bucket = new_bucket();
+  auto key = unique_key("s3_prefix");
+  auto p = make_pipeline("input { rt_source { key => '" + key + "' count => 40 } }\n"
+                         "filter { if [seq] < 15 { mutate { add_field => { '[event][module]' => 'nginx' } } } "
+                         "else { mutate { add_field => { '[event][module]' => 'sshd' } } } }\n"
+                         "output { s3 { " + connection(bucket) + " prefix => 'raw/%{[event][module]}/%{+YYYY/MM/dd/HH}/' } }");
+  p->start();
+  ASSERT_TRUE(p->wait_for(60000));
+  EXPECT_EQ(source(key)->acked_events.load(), 40u);
+  const std::regex layout(R"(raw/(nginx|sshd)/\d{4}/\d{2}/\d{2}/\d{2}/[^/]+)");
+  std::map<std::string, size_t> lines_per_module;
+  s3::S3Client client(server_->settings(bucket));
+  for (const s3::S3Object& object : list_all(bucket, "raw/")) {
+    std::smatch match;
+    ASSERT_TRUE(std::regex_match(object.key, match, layout)) << object.key;
+    std::string module = match[1];
+    for (const std::string& line : all_lines(bucket, object.key)) {
+      EXPECT_NE(line.find("\"module\":\"" + module + "\""), std::string::npos) << object.key << ": " << line;
+      ++lines_per_module[module];
+    }
+  }
+  EXPECT_EQ(lines_per_module["nginx"], 15u);
+  EXPECT_EQ(lines_per_module["sshd"], 25u);
+}
+
 // ---- output -> input round trips -----------------------------------------------------------
 
 TEST_F(S3Swift, GzipAndZstdRoundTripThroughOutputAndInput) {
@@ -406,6 +505,39 @@ TEST_F(S3Swift, InputTimeBoundsSelectObjects) {
   EXPECT_EQ(run("start_time => '2000-01-01T00:00:00Z'"), 2u);
   EXPECT_EQ(run("end_time => '2000-01-01T00:00:00Z'"), 0u);
   EXPECT_EQ(run("start_time => '2999-01-01T00:00:00Z'"), 0u);
+}
+
+// The sluice binary in finite mode: exclude_pattern skips keys, [@metadata][s3] has key, bucket and
+// last_modified, a progress line goes to stderr, and the process exits when the prefix is read.
+TEST_F(S3Swift, InputFiniteRunExcludesKeysAddsMetadataAndPrintsProgress) {
+  std::string bucket = new_bucket();
+  s3::S3Client client(server_->settings(bucket));
+  ASSERT_TRUE(client.put_object("f/a.log", "one\ntwo\n").ok());
+  ASSERT_TRUE(client.put_object("f/b.log.skip", "skipped\n").ok());
+  ASSERT_TRUE(client.put_object("f/c.log", "three\n").ok());
+  test::TempDir dir;
+  std::string config = "input { s3 { id => 'restore' " + connection(bucket) +
+                       " prefix => 'f/' watch_for_new_files => false exclude_pattern => '\\.skip$' "
+                       "sincedb_path => '/dev/null' } }\n"
+                       "filter { mutate { add_field => { 'k' => '%{[@metadata][s3][key]}' 'b' => '%{[@metadata][s3][bucket]}' "
+                       "'lm' => '%{[@metadata][s3][last_modified]}' } } }\n"
+                       "output { stdout { codec => json_lines } }";
+  test::CommandResult r = test::run_command({test::sluice_binary(), "--path.data", dir.file("data"), "--api.enabled", "false",
+                                             "-e", config},
+                                            "", std::chrono::seconds(120));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<std::string> lines;
+  for (size_t start = 0, nl; (nl = r.out.find('\n', start)) != std::string::npos; start = nl + 1)
+    if (nl > start && r.out[start] == '{') lines.push_back(r.out.substr(start, nl - start));
+  ASSERT_EQ(lines.size(), 3u) << r.out;
+  for (const std::string& line : lines) {
+    EXPECT_EQ(line.find("skipped"), std::string::npos) << line;
+    EXPECT_NE(line.find("\"b\":\"" + bucket + "\""), std::string::npos) << line;
+    EXPECT_TRUE(line.find("\"k\":\"f/a.log\"") != std::string::npos || line.find("\"k\":\"f/c.log\"") != std::string::npos) << line;
+    EXPECT_EQ(line.find("\"lm\":\"%{"), std::string::npos) << line;  // last_modified resolved
+  }
+  EXPECT_NE(r.err.find("s3 input restore: 2/2 objects"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("eta"), std::string::npos) << r.err;
 }
 
 TEST_F(S3Swift, InputWatchModePicksUpNewObjects) {
@@ -489,6 +621,146 @@ TEST_F(S3Swift, PipelineDeadLetterQueueOnS3) {
   DeadLetterEntry entry;
   ASSERT_TRUE(parse_dead_letter_entry(std::string_view(body).substr(0, body.size() - 1), entry));
   EXPECT_NE(entry.reason.find("_jsonparsefailure"), std::string::npos) << entry.reason;
+}
+
+// ---- the dead_letter_queue input reading an S3 DLQ ---------------------------------------------
+
+// A pipeline whose elasticsearch output has every third event refused (400) by the stand-in,
+// writing them to the DLQ on S3 under dlq/<pipeline_id>/. Returns the seqs refused.
+std::set<int64_t> write_rejections_to_s3_dlq(const s3::S3Settings& target, const std::string& pipeline_id, int count,
+                                             const std::string& message) {
+  test::FakeElasticsearch es;
+  es.start();
+  es.set_item_script([](const test::FakeBulkItem& item, int) -> std::optional<test::FakeItemReply> {
+    size_t at = item.source.find("\"seq\":");
+    if (at != std::string::npos && std::stoll(item.source.substr(at + 6)) % 3 == 0)
+      return test::FakeItemReply{400, "mapper_parsing_exception", "failed to parse field [seq]"};
+    return std::nullopt;
+  });
+  PipelineSettings settings = rt_test::settings(1, 16, 5);
+  settings.id = pipeline_id;
+  settings.dead_letter_queue.enabled = true;
+  settings.dead_letter_queue.type = "s3";
+  settings.dead_letter_queue.s3_bucket = target.bucket;
+  settings.dead_letter_queue.s3_prefix = "dlq/";
+  settings.dead_letter_queue.s3_endpoint = target.endpoint;
+  settings.dead_letter_queue.s3_region = target.region;
+  settings.dead_letter_queue.s3_access_key_id = target.credentials.access_key_id;
+  settings.dead_letter_queue.s3_secret_access_key = target.credentials.secret_access_key;
+  std::string key = unique_key("dlq_s3_writer");
+  auto p = make_pipeline("input { rt_source { key => '" + key + "' count => " + std::to_string(count) + " message => '" +
+                             message + "' } }\n"
+                             "output { elasticsearch { id => 'es_out' hosts => ['" + es.url() + "'] index => 'x' "
+                             "retry_initial_interval => 0.02 } }",
+                         settings);
+  p->start();
+  EXPECT_TRUE(p->wait_for(60000));
+  EXPECT_EQ(source(key)->acked_events.load(), uint64_t(count));  // refused ones are done once in the DLQ
+  std::set<int64_t> refused;
+  for (int seq = 0; seq < count; seq += 3) refused.insert(seq);
+  EXPECT_EQ(p->metrics().dead_letter_queue.events_written.load(), refused.size());
+  return refused;
+}
+
+std::string s3_dlq_reader_config(const std::string& connection, const std::string& key, const std::string& extra = "") {
+  std::string settle = extra.find("settle_time") == std::string::npos ? "settle_time => 0.2 " : "";
+  return "input { dead_letter_queue { " + connection + " prefix => 'dlq/' pipeline_id => 'origin' interval => 0.1 " +
+         settle + extra + " } }\n"
+         "filter { mutate { add_field => { 'dlq_plugin' => '%{[@metadata][dead_letter_queue][plugin_type]}/"
+         "%{[@metadata][dead_letter_queue][plugin_id]}' 'dlq_reason' => '%{[@metadata][dead_letter_queue][reason]}' } } }\n"
+         "output { rt_collect { key => '" + key + "' } }";
+}
+
+// Runs a reader until it collected `expected` events and a little longer (to catch extras).
+std::vector<rt_test::Collected> read_s3_dlq(const std::string& config, const std::string& key, size_t expected) {
+  auto p = make_pipeline(config, rt_test::settings(1, 16, 5));
+  p->start();
+  EXPECT_TRUE(rt_test::test_wait([&] { return collector(key)->size() >= expected; }, 30000));
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));  // a few more listings: nothing else may come
+  p->request_stop();
+  EXPECT_TRUE(p->wait_for(30000));
+  return collector(key)->snapshot();
+}
+
+TEST_F(S3Swift, DeadLetterQueueInputReprocessesTheS3DlqEachEntryOnce) {
+  std::string bucket = new_bucket();
+  s3::S3Settings target = server_->settings(bucket);
+  std::set<int64_t> refused = write_rejections_to_s3_dlq(target, "origin", 60, "first");
+  ASSERT_EQ(list_all(bucket, "dlq/origin/").size(), refused.size());
+
+  std::string key = unique_key("dlq_s3_reader");
+  auto collected = read_s3_dlq(s3_dlq_reader_config(connection(bucket), key), key, refused.size());
+  ASSERT_EQ(collected.size(), refused.size());
+  std::set<int64_t> seen;
+  for (const auto& e : collected) {
+    EXPECT_TRUE(seen.insert(e.seq).second) << "seq " << e.seq << " read twice";
+    EXPECT_EQ(e.message, "first");
+    EXPECT_NE(e.json.find("\"dlq_plugin\":\"elasticsearch/es_out\""), std::string::npos) << e.json;
+    EXPECT_NE(e.json.find("mapper_parsing_exception"), std::string::npos) << e.json;
+  }
+  EXPECT_EQ(seen, refused);
+  // commit_offsets: the last acknowledged key is kept in the bucket, next to the entries.
+  s3::S3Client client(target);
+  std::string position;
+  ASSERT_TRUE(client.get_object("dlq/origin.sincedb", position).ok());
+  EXPECT_TRUE(position.starts_with("dlq/origin/")) << position;
+
+  // More rejections; a restarted reader gets only those.
+  std::set<int64_t> refused_again = write_rejections_to_s3_dlq(target, "origin", 30, "second");
+  std::string key2 = unique_key("dlq_s3_reader2");
+  auto again = read_s3_dlq(s3_dlq_reader_config(connection(bucket), key2), key2, refused_again.size());
+  ASSERT_EQ(again.size(), refused_again.size());
+  std::set<int64_t> seen_again;
+  for (const auto& e : again) {
+    EXPECT_EQ(e.message, "second");
+    seen_again.insert(e.seq);
+  }
+  EXPECT_EQ(seen_again, refused_again);
+  EXPECT_EQ(list_all(bucket, "dlq/origin/").size(), refused.size() + refused_again.size());  // nothing deleted
+}
+
+TEST_F(S3Swift, DeadLetterQueueInputOnS3CleanConsumedAndLocalSincedb) {
+  std::string bucket = new_bucket();
+  s3::S3Settings target = server_->settings(bucket);
+  std::set<int64_t> refused = write_rejections_to_s3_dlq(target, "origin", 30, "gone");
+  test::TempDir dir;
+  std::string sincedb = dir.file("dlq.sincedb");
+  std::string key = unique_key("dlq_s3_clean");
+  auto collected = read_s3_dlq(
+      s3_dlq_reader_config(connection(bucket), key, "clean_consumed => true sincedb_path => '" + sincedb + "'"), key,
+      refused.size());
+  EXPECT_EQ(collected.size(), refused.size());
+  // Every acknowledged entry was deleted; the position went to the local file, not the bucket.
+  EXPECT_TRUE(rt_test::test_wait([&] { return list_all(bucket, "dlq/origin/").empty(); }));
+  EXPECT_TRUE(test::read_file(sincedb).starts_with("dlq/origin/"));
+  s3::S3Client client(target);
+  std::string ignored;
+  EXPECT_EQ(client.get_object("dlq/origin.sincedb", ignored).status, 404);
+}
+
+TEST_F(S3Swift, DeadLetterQueueInputWaitsForTheSettleTime) {
+  std::string bucket = new_bucket();
+  s3::S3Settings target = server_->settings(bucket);
+  std::set<int64_t> refused = write_rejections_to_s3_dlq(target, "origin", 9, "fresh");
+  std::string key = unique_key("dlq_s3_settle");
+  auto p = make_pipeline(s3_dlq_reader_config(connection(bucket), key, "settle_time => 3600"), rt_test::settings(1, 16, 5));
+  p->start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // several listings
+  EXPECT_EQ(collector(key)->size(), 0u);  // keys younger than settle_time are left for later
+  p->request_stop();
+  ASSERT_TRUE(p->wait_for(30000));
+  // Nothing was committed: a reader with a short settle time then gets them all.
+  std::string key2 = unique_key("dlq_s3_settle2");
+  EXPECT_EQ(read_s3_dlq(s3_dlq_reader_config(connection(bucket), key2), key2, refused.size()).size(), refused.size());
+}
+
+TEST_F(S3Swift, DeadLetterQueueInputBadS3OptionsAreConfigErrors) {
+  try {
+    make_pipeline("input { dead_letter_queue { path => '/tmp' bucket => 'b' } }\noutput { rt_collect {} }");
+    FAIL() << "expected a ConfigError";
+  } catch (const config::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("test.conf:1:"), std::string::npos) << e.what();
+  }
 }
 
 // Not run by default (timing-dependent, long): the 1M-event benchmark of the report.

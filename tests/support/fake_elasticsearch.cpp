@@ -2,6 +2,7 @@
 #include "fake_elasticsearch.h"
 
 #include <arpa/inet.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <zlib.h>
@@ -84,6 +85,11 @@ MHD_Result access_handler(void* cls, MHD_Connection* connection, const char* url
   return self->handle(connection, url, method, upload_data, upload_data_size, state) ? MHD_YES : MHD_NO;
 }
 
+void connection_notified(void* cls, MHD_Connection* /*connection*/, void** /*socket_context*/,
+                         MHD_ConnectionNotificationCode code) {
+  if (code == MHD_CONNECTION_NOTIFY_STARTED) static_cast<FakeElasticsearch*>(cls)->connection_started();
+}
+
 void completed(void* /*cls*/, MHD_Connection* /*connection*/, void** state, MHD_RequestTerminationCode /*code*/) {
   delete static_cast<RequestState*>(*state);
   *state = nullptr;
@@ -102,10 +108,22 @@ void FakeElasticsearch::start(int port) {
     address.sin_family = AF_INET;
     address.sin_port = htons(uint16_t(candidate));
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    daemon_ = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, uint16_t(candidate),
-                               nullptr, nullptr, &access_handler, this, MHD_OPTION_SOCK_ADDR, &address,
-                               MHD_OPTION_NOTIFY_COMPLETED, &completed, nullptr, MHD_OPTION_CONNECTION_TIMEOUT,
-                               (unsigned int)120, MHD_OPTION_END);
+    bool tls = !options_.tls_certificate_pem.empty();
+    std::vector<MHD_OptionItem> items;
+    items.push_back({MHD_OPTION_SOCK_ADDR, 0, &address});
+    items.push_back({MHD_OPTION_NOTIFY_COMPLETED, intptr_t(&completed), nullptr});
+    items.push_back({MHD_OPTION_NOTIFY_CONNECTION, intptr_t(&connection_notified), this});
+    items.push_back({MHD_OPTION_CONNECTION_TIMEOUT, 120, nullptr});
+    if (tls) {
+      items.push_back({MHD_OPTION_HTTPS_MEM_CERT, 0, const_cast<char*>(options_.tls_certificate_pem.c_str())});
+      items.push_back({MHD_OPTION_HTTPS_MEM_KEY, 0, const_cast<char*>(options_.tls_key_pem.c_str())});
+      if (!options_.tls_client_ca_pem.empty())
+        items.push_back({MHD_OPTION_HTTPS_MEM_TRUST, 0, const_cast<char*>(options_.tls_client_ca_pem.c_str())});
+    }
+    items.push_back({MHD_OPTION_END, 0, nullptr});
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | (tls ? MHD_USE_TLS : 0);
+    daemon_ = MHD_start_daemon(flags, uint16_t(candidate), nullptr, nullptr, &access_handler, this, MHD_OPTION_ARRAY,
+                               items.data(), MHD_OPTION_END);
     if (daemon_) port_ = candidate;
     if (port > 0) break;
   }
@@ -117,7 +135,23 @@ void FakeElasticsearch::stop() {
   daemon_ = nullptr;
 }
 
-std::string FakeElasticsearch::url() const { return fmt::format("http://127.0.0.1:{}", port_); }
+std::string FakeElasticsearch::url() const {
+  return fmt::format("{}://127.0.0.1:{}", options_.tls_certificate_pem.empty() ? "http" : "https", port_);
+}
+
+size_t FakeElasticsearch::connections() const { return connections_.load(); }
+size_t FakeElasticsearch::rejected_clients() const { return rejected_clients_.load(); }
+
+// libmicrohttpd only asks for the client's certificate; checking it against the trusted CAs is ours.
+bool FakeElasticsearch::client_certificate_trusted(MHD_Connection* connection) {
+  const MHD_ConnectionInfo* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+  if (!info || !info->tls_session) return false;
+  auto session = static_cast<gnutls_session_t>(info->tls_session);
+  unsigned count = 0;
+  if (!gnutls_certificate_get_peers(session, &count) || count == 0) return false;
+  unsigned status = 0;
+  return gnutls_certificate_verify_peers2(session, &status) == GNUTLS_E_SUCCESS && status == 0;
+}
 
 void FakeElasticsearch::set_item_script(ItemScript script) {
   std::lock_guard lock(mutex_);
@@ -335,6 +369,10 @@ FakeElasticsearch::Reply FakeElasticsearch::bulk(const std::string& body, const 
 int FakeElasticsearch::handle(MHD_Connection* connection, const char* url, const char* method,
                               const char* upload_data, size_t* upload_size, void** state) {
   if (*state == nullptr) {
+    if (!options_.tls_client_ca_pem.empty() && !client_certificate_trusted(connection)) {
+      rejected_clients_.fetch_add(1);
+      return 0;  // closes the connection
+    }
     *state = new RequestState();
     return 1;
   }
@@ -381,6 +419,13 @@ int FakeElasticsearch::handle(MHD_Connection* connection, const char* url, const
     log.gzip = encoding == "gzip";
     log.wire_bytes = request->wire.size();
     log.authorization = authorization;
+    MHD_get_connection_values(
+        connection, MHD_HEADER_KIND,
+        [](void* cls, MHD_ValueKind, const char* key, const char* value) -> MHD_Result {
+          static_cast<FakeRequestLog*>(cls)->headers.emplace_back(key ? key : "", value ? value : "");
+          return MHD_YES;
+        },
+        &log);
     log_index = requests_.size();
     requests_.push_back(log);
     if (path.ends_with("_bulk") && reject_all_ != 0) {

@@ -10,8 +10,11 @@
 // an existing document unless doc_as_upsert, delete of a missing one is 404), and is scriptable
 // per test: per-item replies (429, 400 mapping errors, ...) and per-request faults (an error
 // status for the whole request, a slow response, a connection closed without a response).
+// With a certificate and key it serves HTTPS (libmicrohttpd over GnuTLS), optionally requiring
+// client certificates signed by given CAs (mutual TLS).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -61,6 +64,7 @@ struct FakeRequestLog {
   size_t body_bytes = 0;  // after decoding
   std::string authorization;
   size_t items = 0;
+  std::vector<std::pair<std::string, std::string>> headers;  // every request header, as received
 };
 
 class FakeElasticsearch {
@@ -68,6 +72,9 @@ class FakeElasticsearch {
   struct Options {
     std::string user, password;  // basic auth required when user is set
     std::string api_key;         // "id:key": `Authorization: ApiKey base64(id:key)` required when set
+    std::string tls_certificate_pem;  // PEM text: serve HTTPS with this certificate (chain, leaf first)...
+    std::string tls_key_pem;          // ...and its key
+    std::string tls_client_ca_pem;    // PEM text: require client certificates these CAs signed
   };
   // Returns nullopt for the natural outcome; the second argument counts earlier requests that
   // carried the same document (0 on the first).
@@ -82,7 +89,11 @@ class FakeElasticsearch {
   void start(int port = 0);
   void stop();
   int port() const { return port_; }
-  std::string url() const;  // http://127.0.0.1:PORT
+  std::string url() const;  // http://127.0.0.1:PORT (https:// with TLS)
+  // TCP connections accepted so far (TLS handshakes that failed included).
+  size_t connections() const;
+  // Connections closed because the client presented no trusted certificate (mutual TLS).
+  size_t rejected_clients() const;
 
   void set_item_script(ItemScript script);
   void push_fault(FakeRequestFault fault);  // faults are used in order, one per request
@@ -110,6 +121,7 @@ class FakeElasticsearch {
   // Internal (libmicrohttpd callback).
   int handle(MHD_Connection* connection, const char* url, const char* method, const char* upload_data,
              size_t* upload_size, void** state);
+  void connection_started() { connections_.fetch_add(1); }
 
  private:
   struct Reply {
@@ -119,6 +131,7 @@ class FakeElasticsearch {
   };
   Reply bulk(const std::string& body, const std::string& default_index, size_t log_index);
   bool authorized(const std::string& authorization) const;
+  bool client_certificate_trusted(MHD_Connection* connection);
 
   Options options_;
   MHD_Daemon* daemon_ = nullptr;
@@ -135,6 +148,8 @@ class FakeElasticsearch {
   std::vector<FakeBulkItem> items_;
   uint64_t wire_bytes_ = 0;
   uint64_t next_id_ = 1;
+  std::atomic<size_t> connections_{0};
+  std::atomic<size_t> rejected_clients_{0};
 };
 
 }  // namespace sluice::test

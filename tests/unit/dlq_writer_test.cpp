@@ -8,6 +8,7 @@
 
 #include "config/settings.h"
 #include "core/event_pool.h"
+#include "plugins/common/s3/s3_dead_letter_writer.h"
 #include "runtime/dlq.h"
 #include "runtime/monitoring_api.h"
 #include "test_support.h"
@@ -277,6 +278,17 @@ TEST(DlqMonitoring, PipelineStatsShowTheQueue) {
   auto pipelines = render_node_pipelines(node, views);
   ASSERT_TRUE(pipelines.has_value());
   EXPECT_NE(pipelines->find("\"dead_letter_queue_enabled\":true"), std::string::npos) << *pipelines;
+}
+
+// S3 target: the key time (20 digits after <prefix><pipeline>/) orders keys and drives settle_time.
+TEST(DlqS3Keys, KeyTimeComesFromTheKey) {
+  EXPECT_EQ(s3::dead_letter_key_nanos("dlq/main/01700000000123456789.42.0badcafe.7.json", "dlq/main/"),
+            std::optional<int64_t>(1700000000123456789));
+  EXPECT_EQ(s3::dead_letter_key_nanos("dlq/main/notatime.json", "dlq/main/"), std::nullopt);
+  EXPECT_EQ(s3::dead_letter_key_nanos("dlq/other/01700000000123456789.json", "dlq/main/"), std::nullopt);
+  EXPECT_EQ(s3::dead_letter_key_nanos("dlq/main/0170", "dlq/main/"), std::nullopt);
+  // Zero-padded: string order is time order.
+  EXPECT_LT(std::string("dlq/main/00999999999999999999.x"), std::string("dlq/main/01000000000000000000.a"));
 }
 
 }  // namespace

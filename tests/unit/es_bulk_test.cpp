@@ -121,5 +121,33 @@ TEST(EsOptions, BadOptionsAreConfigErrorsWithPositions) {
   EXPECT_EQ(config_error("hosts => ['https://es:9200'] index => 'logs-%{+YYYY.MM.dd}' http_compression => true"), "");
 }
 
+// The output's compressor keeps one deflate state across bodies: each output is a whole gzip
+// member of its own body, whatever came before.
+TEST(EsBulk, GzipCompressorIsReusedAcrossBodies) {
+  es::GzipCompressor compressor(1);
+  auto gunzip = [](std::string_view gz, size_t size) {
+    std::string back(size + 16, '\0');
+    z_stream s{};
+    EXPECT_EQ(inflateInit2(&s, 16 + MAX_WBITS), Z_OK);
+    s.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(gz.data()));
+    s.avail_in = uInt(gz.size());
+    s.next_out = reinterpret_cast<Bytef*>(back.data());
+    s.avail_out = uInt(back.size());
+    EXPECT_EQ(inflate(&s, Z_FINISH), Z_STREAM_END);
+    back.resize(s.total_out);
+    inflateEnd(&s);
+    return back;
+  };
+  std::string big, small = R"({"index":{}})" "\n" R"({"m":1})" "\n";
+  for (int i = 0; i < 2000; ++i) big += R"({"index":{"_index":"x"}})" "\n" R"({"message":"hello )" + std::to_string(i) + "\"}\n";
+  for (const std::string* body : {&big, &small, &big, &small}) {
+    std::string gz(compressor.compress(*body));
+    ASSERT_FALSE(gz.empty());
+    EXPECT_EQ(gunzip(gz, body->size()), *body);
+  }
+  compressor.trim(0);  // drops the buffer; the next body still works
+  EXPECT_EQ(gunzip(compressor.compress(small), small.size()), small);
+}
+
 }  // namespace
 }  // namespace sluice

@@ -11,6 +11,7 @@ using net::HttpHeader;
 
 bool S3Result::retryable() const {
   if (status == 0) return true;
+  if (status == 501 || code == "NotImplemented") return false;  // a feature the store lacks (e.g. SSE on Swift)
   if (status >= 500 || status == 429 || status == 408) return true;
   return code == "SlowDown" || code == "RequestTimeout" || code == "RequestTimeTooSkewed" ||
          code == "InternalError" || code == "ServiceUnavailable";
@@ -299,9 +300,10 @@ S3Result S3Client::abort_multipart_upload(const std::string& key, const std::str
 }
 
 S3Result S3Client::list_objects_v2(const std::string& prefix, const std::string& continuation_token, int max_keys,
-                                   ListPage& page) {
+                                   ListPage& page, const std::string& start_after) {
   std::vector<std::pair<std::string, std::string>> query{{"list-type", "2"}};
   if (!prefix.empty()) query.emplace_back("prefix", prefix);
+  if (!start_after.empty() && continuation_token.empty()) query.emplace_back("start-after", start_after);
   if (!continuation_token.empty()) query.emplace_back("continuation-token", continuation_token);
   if (max_keys > 0) query.emplace_back("max-keys", std::to_string(max_keys));
   net::HttpResponse response;

@@ -68,8 +68,9 @@ class S3Client {
   S3Result complete_multipart_upload(const std::string& key, const std::string& upload_id,
                                      const std::vector<std::string>& part_etags);
   S3Result abort_multipart_upload(const std::string& key, const std::string& upload_id);
+  // start_after (first page only): list the keys that sort after it.
   S3Result list_objects_v2(const std::string& prefix, const std::string& continuation_token, int max_keys,
-                           ListPage& page);
+                           ListPage& page, const std::string& start_after = "");
   // Streams the object's bytes from `offset` on to on_data (return false to stop).
   S3Result get_object(const std::string& key, const std::function<bool(std::string_view)>& on_data,
                       uint64_t offset = 0);

@@ -95,18 +95,43 @@ std::string normalize_host(std::string_view host, bool ssl_enabled, std::string_
 }
 
 bool gzip_compress(std::string_view in, int level, std::string& out) {
-  z_stream stream{};
-  if (deflateInit2(&stream, std::clamp(level, 1, 9), Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-    return false;
-  out.resize(deflateBound(&stream, uLong(in.size())) + 32);
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  stream.avail_in = uInt(in.size());
-  stream.next_out = reinterpret_cast<Bytef*>(out.data());
-  stream.avail_out = uInt(out.size());
-  int rc = deflate(&stream, Z_FINISH);
-  out.resize(stream.total_out);
-  deflateEnd(&stream);
-  return rc == Z_STREAM_END;
+  GzipCompressor compressor(level);
+  std::string_view gz = compressor.compress(in);
+  if (gz.empty()) return false;
+  out.assign(gz);
+  return true;
+}
+
+GzipCompressor::~GzipCompressor() {
+  if (stream_) {
+    deflateEnd(stream_);
+    delete stream_;
+  }
+}
+
+std::string_view GzipCompressor::compress(std::string_view in) {
+  if (!stream_) {
+    stream_ = new z_stream{};
+    if (deflateInit2(stream_, std::clamp(level_, 1, 9), Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+      delete stream_;
+      stream_ = nullptr;
+      return {};
+    }
+  } else if (deflateReset(stream_) != Z_OK) {
+    return {};
+  }
+  size_t bound = deflateBound(stream_, uLong(in.size())) + 32;
+  if (out_.size() < bound) out_.resize(bound);  // grows only: no zero-filling on every body
+  stream_->next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  stream_->avail_in = uInt(in.size());
+  stream_->next_out = reinterpret_cast<Bytef*>(out_.data());
+  stream_->avail_out = uInt(out_.size());
+  if (deflate(stream_, Z_FINISH) != Z_STREAM_END) return {};
+  return std::string_view(out_.data(), stream_->total_out);
+}
+
+void GzipCompressor::trim(size_t max_bytes) {
+  if (out_.capacity() > max_bytes) std::string().swap(out_);
 }
 
 std::string base64_encode(std::string_view in) {

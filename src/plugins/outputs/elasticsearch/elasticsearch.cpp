@@ -16,6 +16,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -99,7 +101,7 @@ PluginSchema elasticsearch_schema() {
       o("api_key", OptionType::Password, std::nullopt, "API key as `id:api_key` (sent as `Authorization: ApiKey base64`)."),
       o("ssl_enabled", OptionType::Boolean, std::nullopt, "Use https for hosts given without a scheme."),
       deprecated(o("ssl", OptionType::Boolean, std::nullopt, "Deprecated: use ssl_enabled.")),
-      o("ssl_certificate_authorities", OptionType::Array, std::nullopt, "PEM files of the CAs to trust (default: the system's)."),
+      o("ssl_certificate_authorities", OptionType::Array, std::nullopt, "PEM files of the CAs that verify the nodes' certificates (all of them are trusted, instead of the system's CAs; default: the system's)."),
       deprecated(o("cacert", OptionType::Path, std::nullopt, "Deprecated: use ssl_certificate_authorities.")),
       o("ssl_verification_mode", OptionType::String, cv_string("full"),
         "full: verify the certificate and host name; none: no verification (insecure).", {"full", "none"}),
@@ -194,15 +196,26 @@ class HostPool {
     }
     return std::nullopt;
   }
-  void mark(const std::string& url, bool alive) {
+  // `error` (for a dead host) is why it failed; kept for the "no node is reachable" message.
+  void mark(const std::string& url, bool alive, const std::string& error = "") {
     std::lock_guard lock(mutex_);
     for (Host& h : hosts_) {
       if (h.url != url) continue;
-      if (h.alive && !alive) es_log()->warn("Elasticsearch node {} is unreachable; using the other nodes and checking it every {} ms", url, resurrect_delay_ms_);
+      if (h.alive && !alive)
+        es_log()->warn("Elasticsearch node {} is unreachable ({}); using the other nodes and checking it every {} ms", url,
+                       error, resurrect_delay_ms_);
       if (!h.alive && alive) es_log()->info("Elasticsearch node {} is back", url);
       h.alive = alive;
-      if (!alive) h.next_check_ms = steady_ms() + resurrect_delay_ms_;
+      if (!alive) {
+        h.next_check_ms = steady_ms() + resurrect_delay_ms_;
+        last_error_ = fmt::format("{}: {}", url, error);
+      }
     }
+  }
+  // The last connection-level failure, "url: error" ("" when none).
+  std::string last_error() {
+    std::lock_guard lock(mutex_);
+    return last_error_;
   }
   // Milliseconds until a dead host may be checked (0 when one may be now).
   int64_t wait_for_check_ms() {
@@ -222,6 +235,7 @@ class HostPool {
   std::vector<Host> hosts_;
   size_t next_ = 0;
   int64_t resurrect_delay_ms_;
+  std::string last_error_;
 };
 
 // One event of the batch in flight.
@@ -233,11 +247,11 @@ struct Item {
 };
 
 struct Session {
-  explicit Session(const net::HttpClientOptions& options) : client(options) {}
+  Session(const net::HttpClientOptions& options, int compression_level) : client(options), gzip(compression_level) {}
   net::HttpClient client;
   std::string serialized;  // action + source lines of the batch's events, in order
   std::string body;        // request body when it is not `serialized` as a whole
-  std::string compressed;
+  es::GzipCompressor gzip;
   std::string scratch, index, id, routing, pipeline, action_text;
   std::vector<Item> items;
   std::vector<uint32_t> pending, chunk, failed;
@@ -341,11 +355,26 @@ class ElasticsearchOutput final : public Output {
     client_options_.timeout_ms = long(std::max(1.0, options.get_number("timeout")) * 1000);
     client_options_.connect_timeout_ms = std::min<long>(client_options_.timeout_ms, 10000);
     client_options_.verify_tls = options.get_string("ssl_verification_mode") != "none";
+    // Every CA file is read now (a missing one is a config error) and handed to curl from memory.
     std::vector<std::string> cas = options.get_string_array("ssl_certificate_authorities");
-    if (cas.empty() && options.has("cacert")) cas.push_back(options.get_string("cacert"));
-    if (cas.size() > 1)
-      es_log()->warn("[{}] ssl_certificate_authorities: only the first file is used ({})", id_, cas.front());
-    if (!cas.empty()) client_options_.ca_file = cas.front();
+    const char* ca_option = "ssl_certificate_authorities";
+    if (cas.empty() && options.has("cacert")) {
+      cas.push_back(options.get_string("cacert"));
+      ca_option = "cacert";
+    }
+    for (const std::string& file : cas) {
+      std::string pem = read_pem_file(file, options, ca_option);
+      if (pem.find("-----BEGIN CERTIFICATE-----") == std::string::npos)
+        throw config::ConfigError(options.position(ca_option),
+                                  fmt::format("elasticsearch: {} `{}` holds no PEM certificate", ca_option, file));
+      client_options_.ca_pem += pem;
+      if (!client_options_.ca_pem.ends_with('\n')) client_options_.ca_pem += '\n';
+    }
+    if (options.has("ssl_certificate") != options.has("ssl_key"))
+      throw config::ConfigError(options.position(options.has("ssl_certificate") ? "ssl_certificate" : "ssl_key"),
+                                "elasticsearch: ssl_certificate and ssl_key go together");
+    for (const char* name : {"ssl_certificate", "ssl_key"})
+      if (options.has(name)) read_pem_file(options.get_string(name), options, name);  // readable now, or a config error
     client_options_.client_cert_file = options.get_string("ssl_certificate");
     client_options_.client_key_file = options.get_string("ssl_key");
     client_options_.proxy = options.get_string("proxy");
@@ -378,6 +407,18 @@ class ElasticsearchOutput final : public Output {
   }
 
  private:
+  // A TLS file read at start: unreadable or empty is a config error at the option.
+  static std::string read_pem_file(const std::string& path, const Options& options, const char* option) {
+    std::ifstream in(path, std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!in.good() && !in.eof())
+      throw config::ConfigError(options.position(option), fmt::format("elasticsearch: {}: cannot read `{}`", option, path));
+    if (!in.is_open() || text.empty())
+      throw config::ConfigError(options.position(option),
+                                fmt::format("elasticsearch: {}: cannot read `{}` (missing or empty)", option, path));
+    return text;
+  }
+
   std::unique_ptr<Session> take_session() {
     {
       std::lock_guard lock(sessions_mutex_);
@@ -387,13 +428,13 @@ class ElasticsearchOutput final : public Output {
         return s;
       }
     }
-    return std::make_unique<Session>(client_options_);
+    return std::make_unique<Session>(client_options_, compression_level_);
   }
 
   void give_back(std::unique_ptr<Session> session) {
     // A huge batch must not pin its memory for good.
     if (session->serialized.capacity() > 4 * kTargetBulkBytes) std::string().swap(session->serialized);
-    if (session->compressed.capacity() > 4 * kTargetBulkBytes) std::string().swap(session->compressed);
+    session->gzip.trim(4 * kTargetBulkBytes);
     if (session->body.capacity() > 4 * kTargetBulkBytes) std::string().swap(session->body);
     std::lock_guard lock(sessions_mutex_);
     free_sessions_.push_back(std::move(session));
@@ -597,18 +638,20 @@ class ElasticsearchOutput final : public Output {
   bool send(Session& s, std::string_view body, net::HttpResponse& response) {
     std::string_view payload = body;
     if (compression_level_ > 0) {
-      if (!es::gzip_compress(body, compression_level_, s.compressed)) {
+      payload = s.gzip.compress(body);
+      if (payload.empty()) {
         response.error = "gzip failed";
         return false;
       }
-      payload = s.compressed;
     }
     for (;;) {
       bool needs_check = false;
       std::optional<std::string> host = hosts_->pick(needs_check);
       if (!host) {
         response = net::HttpResponse{};
-        response.error = "no Elasticsearch node is reachable";
+        std::string last = hosts_->last_error();
+        response.error = last.empty() ? "no Elasticsearch node is reachable"
+                                      : fmt::format("no Elasticsearch node is reachable; last failure: {}", last);
         return false;
       }
       if (needs_check) {
@@ -618,7 +661,7 @@ class ElasticsearchOutput final : public Output {
         check.headers = headers_for_check();
         net::HttpResponse answer = s.client.perform(check);
         bool alive = !answer.transport_failed() && answer.status < 500;
-        hosts_->mark(*host, alive);
+        hosts_->mark(*host, alive, describe_transport_error(answer));
         if (!alive) continue;
       }
       net::HttpRequest request;
@@ -630,11 +673,23 @@ class ElasticsearchOutput final : public Output {
       if (bytes_sent_) bytes_sent_->fetch_add(payload.size(), std::memory_order_relaxed);
       response = s.client.perform(request);
       if (response.transport_failed()) {
-        hosts_->mark(*host, false);
+        hosts_->mark(*host, false, describe_transport_error(response));
         s.client.reset_connection();
+        response.error = describe_transport_error(response);
       }
       return response.success();
     }
+  }
+
+  // curl's error, with a hint where TLS verification failed (the usual cause: a missing CA).
+  std::string describe_transport_error(const net::HttpResponse& response) const {
+    if (!response.transport_failed()) return fmt::format("HTTP {}", response.status);
+    const std::string& error = response.error;
+    bool tls = error.find("certificate") != std::string::npos || error.find("SSL") != std::string::npos ||
+               error.find("TLS") != std::string::npos;
+    if (!tls || error.find("ssl_certificate_authorities") != std::string::npos) return error;
+    return error + " (TLS: check ssl_certificate_authorities, the host name in `hosts`, ssl_certificate/ssl_key; "
+                   "ssl_verification_mode => none skips verification)";
   }
 
   std::vector<net::HttpHeader> headers_for_check() const {
