@@ -38,8 +38,10 @@ std::string excerpt(std::string_view s, size_t max_len) {
 
 Scanner::Scanner(std::string_view text, std::string file_name) : text_(text), file_(std::move(file_name)) {
   line_starts_.push_back(0);
-  for (size_t i = 0; i < text_.size(); ++i)
+  for (size_t i = 0; i < text_.size(); ++i) {
     if (text_[i] == '\n') line_starts_.push_back(i + 1);
+    else if ((static_cast<unsigned char>(text_[i]) & 0xC0) == 0x80) continuation_bytes_.push_back(i);
+  }
   // A UTF-8 byte order mark is not part of the config.
   if (text_.starts_with("\xEF\xBB\xBF")) pos_ = 3;
 }
@@ -53,10 +55,11 @@ Position Scanner::position_at(size_t offset) const {
   auto it = std::upper_bound(line_starts_.begin(), line_starts_.end(), offset);
   size_t line_index = static_cast<size_t>(it - line_starts_.begin()) - 1;
   size_t start = line_starts_[line_index];
-  // Columns count characters, not bytes: UTF-8 continuation bytes do not advance them.
-  int column = 1;
-  for (size_t i = start; i < offset; ++i)
-    if ((static_cast<unsigned char>(text_[i]) & 0xC0) != 0x80) ++column;
+  // Columns count characters, not bytes: UTF-8 continuation bytes do not advance them. Counting
+  // them with the table (not by scanning the line) keeps a long one-line config linear to parse.
+  auto first = std::lower_bound(continuation_bytes_.begin(), continuation_bytes_.end(), start);
+  auto last = std::lower_bound(first, continuation_bytes_.end(), offset);
+  int column = 1 + static_cast<int>(offset - start) - static_cast<int>(last - first);
   if (line_index == 0 && text_.starts_with("\xEF\xBB\xBF") && offset >= 3) column -= 1;
   Position p;
   p.file = file_;

@@ -69,6 +69,7 @@ class Scanner {
   std::string file_;
   size_t pos_ = 0;
   std::vector<size_t> line_starts_;
+  std::vector<size_t> continuation_bytes_;  // offsets of UTF-8 continuation bytes (for columns)
 };
 
 inline bool is_name_char(char c) {
