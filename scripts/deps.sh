@@ -5,11 +5,13 @@ set -euo pipefail
 BUILD_PKGS=(build-essential cmake ninja-build ccache pkg-config
   libpcre2-dev libhyperscan-dev libsimdjson-dev libyaml-cpp-dev libfmt-dev libspdlog-dev libcli11-dev
   libcctz-dev libmaxminddb-dev libnats-dev libhiredis-dev libzstd-dev zlib1g-dev libcurl4-openssl-dev
-  libssl-dev libmicrohttpd-dev libgnutls28-dev libpq-dev python3 time)
+  libssl-dev libmicrohttpd-dev libgnutls28-dev libpq-dev python3 time
+  libc-ares-dev uap-core)
 TEST_PKGS=(libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
   nats-server redis-server curl util-linux bsdutils openssl procps
   postgresql-15 memcached libmaxmind-db-writer-perl rsyslog nodejs
-  swift swift-proxy swift-object swift-container swift-account python3-swift)
+  swift swift-proxy swift-object swift-container swift-account python3-swift
+  dnsmasq-base)
 pkgs=("${BUILD_PKGS[@]}")
 if [ "${1:-}" = test ]; then pkgs+=("${TEST_PKGS[@]}"); fi
 missing=()
