@@ -5,6 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The regex baseline links RE2 and Hyperscan too (it can compare engines).
-dpkg-query -W -f="${Status}" libre2-dev 2>/dev/null | grep -q "install ok installed" || apt-get install -y -qq libre2-dev >/dev/null
+dpkg-query -W -f='${Status}' libre2-dev 2>/dev/null | grep -q "install ok installed" || apt-get install -y -qq libre2-dev >/dev/null
 [ -n "${SLUICE_BIN:-}" ] || [ -x build/sluice ] || scripts/build.sh
 exec python3 bench/measure.py "$@"

@@ -73,6 +73,18 @@ class Writer {
   }
 
   Scratch& scratch_;
+
+ public:
+  // The last long string written in this document: its source and where its escaped text
+  // lies in the scratch buffer (offsets: the buffer may move). Logstash 8 events carry the
+  // whole line twice (message and [event][original]): the second copy is a memcmp and a
+  // memcpy instead of a second escaping pass.
+  struct Repeat {
+    const char* source = nullptr;
+    size_t length = 0;
+    size_t out_begin = 0;
+    size_t out_end = 0;
+  } repeat;
 };
 
 // Every write_* leaves at least this much room, so a separator or two can follow unchecked.
@@ -243,13 +255,29 @@ char* write_escaped(char* p, const char* s, size_t n) {
   return p;
 }
 
+// Strings this long are worth remembering for Writer::repeat.
+constexpr size_t kRepeatMinLength = 48;
+
 char* write_string(Writer& w, char* p, std::string_view s) {
   const char* data = s.data();
   size_t n = s.size();
   if (n <= kStringSlice) {
     p = w.ensure(p, n * 6 + 64 + 2 + kSlack);
     *p++ = '"';
-    p = write_escaped(p, data, n);
+    if (n >= kRepeatMinLength) {
+      Writer::Repeat& r = w.repeat;
+      if (r.length == n && std::memcmp(r.source, data, n) == 0) {
+        const size_t escaped = r.out_end - r.out_begin;
+        std::memcpy(p, w.begin() + r.out_begin, escaped);
+        p += escaped;
+      } else {
+        const size_t begin = size_t(p - w.begin());
+        p = write_escaped(p, data, n);
+        r = {data, n, begin, size_t(p - w.begin())};
+      }
+    } else {
+      p = write_escaped(p, data, n);
+    }
     *p++ = '"';
     return p;
   }
@@ -264,6 +292,29 @@ char* write_string(Writer& w, char* p, std::string_view s) {
   }
   *p++ = '"';
   return p;
+}
+
+// Keys and most values are short std::strings. A std::string's buffer always has room for 16
+// bytes (its 16-byte local buffer, or a heap block of capacity + 1 > 16 bytes), so a short one
+// is read with one 16-byte load, checked and stored whole.
+char* write_std_string(Writer& w, char* p, const std::string& s) {
+#ifdef __SSE2__
+  const size_t n = s.size();
+  if (n < 16) {
+    p = w.ensure(p, 16 * 6 + 64 + 2 + kSlack);
+    *p++ = '"';
+    __m128i block = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data()));
+    if ((special_bytes(block) & ((1u << n) - 1)) == 0) {
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(p), block);
+      p += n;
+    } else {
+      p = write_escaped(p, s.data(), n);
+    }
+    *p++ = '"';
+    return p;
+  }
+#endif
+  return write_string(w, p, s);
 }
 
 char* write_int(Writer& w, char* p, int64_t value) {
@@ -317,7 +368,7 @@ char* write_object(Writer& w, char* p, const Object& object) {
   for (const Object::Entry& entry : object) {
     if (!first) *p++ = ',';  // within the slack the previous write left
     first = false;
-    p = write_string(w, p, entry.key);
+    p = write_std_string(w, p, entry.key);
     *p++ = ':';
     p = write_value(w, p, entry.value);
   }
@@ -332,7 +383,7 @@ char* write_value(Writer& w, char* p, const Value& v) {
     case Type::Bool: return write_literal(w, p, v.as_bool() ? "true" : "false");
     case Type::Int: return write_int(w, p, v.as_int());
     case Type::Float: return write_float(w, p, v.as_float());
-    case Type::String: return write_string(w, p, v.as_string());
+    case Type::String: return write_std_string(w, p, v.as_string());
     case Type::Timestamp:
       p = w.ensure(p, kIso8601MaxLength + 2 + kSlack);
       *p++ = '"';

@@ -401,6 +401,9 @@ struct ServerLoop {
       if (rc == 1) {
         c.handshake_done_ = true;
         c.peer_subject_ = peer_certificate_subject(c.ssl_);
+        c.peer_subject_rfc2253_ = peer_certificate_subject_rfc2253(c.ssl_);
+        c.tls_protocol_ = negotiated_protocol(c.ssl_);
+        c.tls_cipher_suite_ = negotiated_cipher_suite(c.ssl_);
         c.want_write_ = false;
         if (!c.out_.empty()) c.flush_locked();
         c.update_interest_locked();

@@ -53,6 +53,12 @@ class Connection {
   bool tls() const { return ssl_ != nullptr; }
   // TLS: the verified client certificate's subject ("" without one). Set before on_open.
   const std::string& peer_subject() const { return peer_subject_; }
+  // TLS, set before on_open: the client certificate's subject as Java prints it (RFC 2253,
+  // "CN=client,O=Test"; "" without a certificate), the protocol ("TLSv1.3") and the IANA-named
+  // cipher suite ("TLS_AES_256_GCM_SHA384"), for Logstash's [@metadata][tls_peer] fields.
+  const std::string& peer_subject_rfc2253() const { return peer_subject_rfc2253_; }
+  const std::string& tls_protocol() const { return tls_protocol_; }
+  const std::string& tls_cipher_suite() const { return tls_cipher_suite_; }
 
   // Queues bytes for the peer and writes what the socket takes now. Any thread. False when
   // the connection is closed (or is closed because the unsent bytes exceeded max_send_buffer).
@@ -79,7 +85,7 @@ class Connection {
   uint64_t id_ = 0;
   int fd_ = -1;
   SSL* ssl_ = nullptr;
-  std::string peer_ip_, peer_subject_;
+  std::string peer_ip_, peer_subject_, peer_subject_rfc2253_, tls_protocol_, tls_cipher_suite_;
   int peer_port_ = 0, local_port_ = 0;
 
   std::mutex mutex_;              // guards fd_ use for writing, ssl_, out_, flags below

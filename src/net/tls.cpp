@@ -1,9 +1,11 @@
 #include "net/tls.h"
 
+#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <cctype>
 #include <cstring>
 
 namespace sluice::net {
@@ -156,6 +158,54 @@ std::string peer_certificate_subject(SSL* ssl) {
   }
   X509_free(cert);
   return result;
+}
+
+std::string peer_certificate_subject_rfc2253(SSL* ssl) {
+  if (!ssl) return "";
+  X509* cert = SSL_get1_peer_certificate(ssl);
+  if (!cert) return "";
+  std::string result;
+  if (BIO* bio = BIO_new(BIO_s_mem())) {
+    if (X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0) {
+      char* data = nullptr;
+      long n = BIO_get_mem_data(bio, &data);
+      if (data && n > 0) result.assign(data, size_t(n));
+    }
+    BIO_free(bio);
+  }
+  X509_free(cert);
+  return result;
+}
+
+std::optional<uint16_t> cipher_suite_id(const std::string& name) {
+  std::string upper = name;
+  for (char& ch : upper) ch = char(std::toupper(static_cast<unsigned char>(ch)));
+  SSL_CTX* ctx = SSL_CTX_new(TLS_method());
+  if (!ctx) return std::nullopt;
+  std::optional<uint16_t> id;
+  SSL_CTX_set_security_level(ctx, 0);
+  SSL_CTX_set_cipher_list(ctx, "ALL:COMPLEMENTOFALL:@SECLEVEL=0");
+  if (SSL* probe = SSL_new(ctx)) {
+    STACK_OF(SSL_CIPHER)* all = SSL_get_ciphers(probe);
+    for (int i = 0; all && i < sk_SSL_CIPHER_num(all) && !id; ++i) {
+      const SSL_CIPHER* c = sk_SSL_CIPHER_value(all, i);
+      const char* standard = SSL_CIPHER_standard_name(c);
+      if ((standard && upper == standard) || upper == SSL_CIPHER_get_name(c)) id = SSL_CIPHER_get_protocol_id(c);
+    }
+    SSL_free(probe);
+  }
+  SSL_CTX_free(ctx);
+  ERR_clear_error();
+  return id;
+}
+
+std::string negotiated_protocol(SSL* ssl) { return ssl ? SSL_get_version(ssl) : ""; }
+
+std::string negotiated_cipher_suite(SSL* ssl) {
+  const SSL_CIPHER* cipher = ssl ? SSL_get_current_cipher(ssl) : nullptr;
+  if (!cipher) return "";
+  const char* standard = SSL_CIPHER_standard_name(cipher);
+  return standard ? standard : SSL_CIPHER_get_name(cipher);
 }
 
 TlsServerContext::TlsServerContext(const TlsConfig& config) {

@@ -3,7 +3,9 @@
 // ssl_client_authentication, ssl_supported_protocols, ssl_cipher_suites).
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -69,5 +71,18 @@ std::string openssl_errors();
 
 // Subject DN of the peer's certificate ("CN=client,O=Test"), "" when none.
 std::string peer_certificate_subject(SSL* ssl);
+
+// The same DN as Java's X500Principal.getName() prints it (RFC 2253: most specific first,
+// "CN=client,O=Test,C=NL"), as Logstash reports it; "" when none.
+std::string peer_certificate_subject_rfc2253(SSL* ssl);
+
+// The IANA number of a cipher suite named as Logstash (Java) names it (TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+// any case) or as OpenSSL does (ECDHE-RSA-AES128-GCM-SHA256); nullopt when unknown. For TLS stacks
+// that are not OpenSSL (the http input's GnuTLS) to map names onto their own suites.
+std::optional<uint16_t> cipher_suite_id(const std::string& name);
+
+// The negotiated protocol ("TLSv1.3") and cipher suite, IANA-named ("TLS_AES_256_GCM_SHA384").
+std::string negotiated_protocol(SSL* ssl);
+std::string negotiated_cipher_suite(SSL* ssl);
 
 }  // namespace sluice::net

@@ -264,5 +264,140 @@ TEST_F(BeatsInputTest, NodeClientOverTlsWithRequiredClientCertificate) {
   for (auto& c : events) EXPECT_EQ(c.message.rfind("tls-", 0), 0u) << c.message;
 }
 
+// enrich => [source_metadata, ssl_peer_metadata] with optional client certificates: the client
+// with a certificate gets [@metadata][tls_peer][status] "verified" and the protocol, subject and
+// cipher suite (ECS names); the one without gets "unverified"; codec_metadata is off (no tag).
+TEST(BeatsInputEnrich, SslPeerMetadataFromTheNodeClientCertificate) {
+  Certs certs;
+  ASSERT_TRUE(certs.make());
+  std::string modules = test::lumberjack_client_modules();
+  ASSERT_FALSE(modules.empty()) << "npm install lumberjack-client failed (run scripts/deps.sh test)";
+  int port = test::free_port();
+  std::string key = unique_key("beatstls");
+  auto p = make_pipeline(fmt::format(
+      "input {{ beats {{ port => {} ssl_enabled => true ssl_certificate => '{}' ssl_key => '{}' "
+      "ssl_client_authentication => optional ssl_certificate_authorities => ['{}'] "
+      "enrich => [source_metadata, ssl_peer_metadata] }} }}\n"
+      "filter {{ mutate {{ add_field => {{ 'status' => '%{{[@metadata][tls_peer][status]}}' "
+      "'protocol' => '%{{[@metadata][input][beats][tls][version_protocol]}}' "
+      "'subject' => '%{{[@metadata][input][beats][tls][client][subject]}}' "
+      "'cipher' => '%{{[@metadata][input][beats][tls][cipher]}}' "
+      "'ip' => '%{{[@metadata][input][beats][host][ip]}}' }} }} }}\n"
+      "output {{ rt_collect {{ key => '{}' }} }}",
+      port, certs.f("server.crt"), certs.f("server.key"), certs.f("ca.crt"), key));
+  p->start();
+  ASSERT_TRUE(test::wait_until([&] { return test::port_open(port); }, std::chrono::seconds(10)));
+  test::TempDir dir;
+  test::Child with_cert(test::lumberjack_node_command(dir.file("cert.js"), port, 3, 3, "cert-", certs.f("ca.crt"),
+                                                      certs.f("client.crt"), certs.f("client.key")),
+                        dir.file("cert.out"), dir.file("cert.err"));
+  test::Child without(test::lumberjack_node_command(dir.file("anon.js"), port, 2, 2, "anon-", certs.f("ca.crt")),
+                      dir.file("anon.out"), dir.file("anon.err"));
+  ASSERT_TRUE(test_wait([&] { return collector(key)->size() >= 5; }, 60000))
+      << test::read_file(dir.file("cert.err")) << test::read_file(dir.file("anon.err"));
+  p->request_stop();
+  EXPECT_TRUE(p->wait_for(30000));
+  auto events = collector(key)->snapshot();
+  ASSERT_EQ(events.size(), 5u);
+  for (const auto& c : events) {
+    Value e = parse(c.json);
+    EXPECT_EQ(field(e, {"ip"})->as_string(), "127.0.0.1") << c.json;
+    EXPECT_TRUE(c.tags.empty()) << "codec_metadata is not enabled: " << c.json;
+    EXPECT_EQ(field(e, {"event", "original"}), nullptr) << "codec_metadata is not enabled: " << c.json;
+    if (c.message.rfind("cert-", 0) == 0) {
+      EXPECT_EQ(field(e, {"status"})->as_string(), "verified") << c.json;
+      EXPECT_EQ(field(e, {"subject"})->as_string(), "CN=client") << c.json;
+      EXPECT_EQ(field(e, {"protocol"})->as_string().rfind("TLSv1.", 0), 0u) << c.json;
+      EXPECT_EQ(field(e, {"cipher"})->as_string().rfind("TLS_", 0), 0u) << c.json;
+    } else {
+      EXPECT_EQ(field(e, {"status"})->as_string(), "unverified") << c.json;
+      EXPECT_EQ(field(e, {"subject"})->as_string(), "%{[@metadata][input][beats][tls][client][subject]}") << c.json;
+    }
+  }
+}
+
+// The deprecated ssl_peer_metadata => true with ECS disabled: Logstash's legacy field names.
+TEST(BeatsInputEnrich, LegacySslPeerMetadataFieldsWithoutEcs) {
+  Certs certs;
+  ASSERT_TRUE(certs.make());
+  std::string modules = test::lumberjack_client_modules();
+  ASSERT_FALSE(modules.empty());
+  int port = test::free_port();
+  std::string key = unique_key("beatstlslegacy");
+  auto p = make_pipeline(fmt::format(
+      "input {{ beats {{ port => {} ecs_compatibility => disabled ssl_enabled => true ssl_certificate => '{}' "
+      "ssl_key => '{}' ssl_client_authentication => required ssl_certificate_authorities => ['{}'] "
+      "ssl_peer_metadata => true }} }}\n"
+      "filter {{ mutate {{ add_field => {{ 'status' => '%{{[@metadata][tls_peer][status]}}' "
+      "'protocol' => '%{{[@metadata][tls_peer][protocol]}}' 'subject' => '%{{[@metadata][tls_peer][subject]}}' "
+      "'cipher' => '%{{[@metadata][tls_peer][cipher_suite]}}' }} }} }}\n"
+      "output {{ rt_collect {{ key => '{}' }} }}",
+      port, certs.f("server.crt"), certs.f("server.key"), certs.f("ca.crt"), key));
+  p->start();
+  ASSERT_TRUE(test::wait_until([&] { return test::port_open(port); }, std::chrono::seconds(10)));
+  test::TempDir dir;
+  test::Child node(test::lumberjack_node_command(dir.file("cert.js"), port, 2, 2, "legacy-", certs.f("ca.crt"),
+                                                 certs.f("client.crt"), certs.f("client.key")),
+                   dir.file("node.out"), dir.file("node.err"));
+  ASSERT_TRUE(test_wait([&] { return collector(key)->size() >= 2; }, 60000)) << test::read_file(dir.file("node.err"));
+  p->request_stop();
+  EXPECT_TRUE(p->wait_for(30000));
+  auto events = collector(key)->snapshot();
+  ASSERT_EQ(events.size(), 2u);
+  Value e = parse(events[0].json);
+  EXPECT_EQ(field(e, {"status"})->as_string(), "verified") << events[0].json;
+  EXPECT_EQ(field(e, {"subject"})->as_string(), "CN=client");
+  EXPECT_EQ(field(e, {"protocol"})->as_string().rfind("TLSv1.", 0), 0u) << events[0].json;
+  EXPECT_EQ(field(e, {"cipher"})->as_string().rfind("TLS_", 0), 0u) << events[0].json;
+  // codec_metadata stays on by default: the codec tag.
+  EXPECT_EQ(events[0].tags, (std::vector<std::string>{"beats_input_codec_plain_applied"}));
+}
+
+TEST_F(BeatsInputTest, DefaultCodecKeepsEventOriginalUnderEcs) {
+  start();
+  LumberjackWriter client(port_);
+  ASSERT_TRUE(client.send_window({beat_event(3)}, false));
+  EXPECT_EQ(client.read_ack(20000), 1);
+  auto events = wait_events(1);
+  ASSERT_EQ(events.size(), 1u);
+  Value e = parse(events[0].json);
+  ASSERT_NE(field(e, {"event", "original"}), nullptr) << events[0].json;
+  EXPECT_EQ(field(e, {"event", "original"})->as_string(), "line 3");
+}
+
+TEST_F(BeatsInputTest, EnrichNoneAddsNothing) {
+  start("enrich => none");
+  LumberjackWriter client(port_);
+  ASSERT_TRUE(client.send_window({beat_event(4)}, false));
+  EXPECT_EQ(client.read_ack(20000), 1);
+  auto events = wait_events(1);
+  ASSERT_EQ(events.size(), 1u);
+  Value e = parse(events[0].json);
+  EXPECT_EQ(field(e, {"meta_ip"})->as_string(), "%{[@metadata][input][beats][host][ip]}") << events[0].json;
+  EXPECT_TRUE(events[0].tags.empty()) << events[0].json;
+  EXPECT_EQ(field(e, {"event", "original"}), nullptr) << events[0].json;
+  EXPECT_EQ(field(e, {"meta_beat"})->as_string(), "filebeat") << "the Beat's own @metadata stays";
+}
+
+TEST(BeatsInputEnrich, ConflictingOrUnknownValuesAreConfigErrors) {
+  auto error_of = [](const std::string& options) {
+    try {
+      make_pipeline("input {\n  beats { port => 1 " + options + " }\n}\noutput { rt_collect { key => 'x' } }");
+    } catch (const config::ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  std::string both = error_of("enrich => [source_metadata] include_codec_tag => false");
+  EXPECT_NE(both.find("include_codec_tag"), std::string::npos) << both;
+  EXPECT_NE(both.find(":2:"), std::string::npos) << both;
+  std::string unknown = error_of("enrich => [source_metadata, nonsense]");
+  EXPECT_NE(unknown.find("nonsense"), std::string::npos) << unknown;
+  std::string alias = error_of("enrich => [all, source_metadata]");
+  EXPECT_NE(alias.find("alias"), std::string::npos) << alias;
+  EXPECT_EQ(error_of("enrich => all"), "");
+  EXPECT_EQ(error_of("enrich => default"), "");
+}
+
 }  // namespace
 }  // namespace sluice

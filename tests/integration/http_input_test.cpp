@@ -25,6 +25,7 @@ using namespace rt_test;
 struct Reply {
   int status = 0;
   std::string body;
+  int exit_code = -1;  // curl's: 35 = the TLS handshake failed
 };
 
 // POSTs with curl; extra arguments go before the URL.
@@ -39,6 +40,7 @@ Reply curl(int port, const std::string& body, std::vector<std::string> extra = {
   auto result = test::run_command(argv, "", std::chrono::seconds(30));
   Reply reply;
   reply.status = std::atoi(result.out.c_str());
+  reply.exit_code = result.exit_code;
   if (std::filesystem::exists(dir.file("out"))) reply.body = test::read_file(dir.file("out"));
   return reply;
 }
@@ -268,6 +270,51 @@ TEST_F(HttpInputTest, FullQueueAnswers429AndLosesNothing) {
   EXPECT_EQ(delivered, accepted);
 }
 
+// max_connections (sluice): libmicrohttpd stops accepting at the cap, so a connection beyond it
+// waits in the listen backlog, unserved, until another one closes.
+TEST_F(HttpInputTest, ConnectionsBeyondMaxConnectionsWait) {
+  start("max_connections => 2 threads => 1");
+  auto connect_raw = [&] {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(uint16_t(port_));
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
+    return fd;
+  };
+  auto request = [](int fd, const std::string& body) {
+    std::string text = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    EXPECT_EQ(::send(fd, text.data(), text.size(), MSG_NOSIGNAL), ssize_t(text.size()));
+  };
+  auto answered = [](int fd, int ms) {
+    std::string got;
+    test::wait_until(
+        [&] {
+          char buf[512];
+          ssize_t n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+          if (n > 0) got.append(buf, size_t(n));
+          return got.find("\r\n\r\n") != std::string::npos;
+        },
+        std::chrono::milliseconds(ms));
+    return got.rfind("HTTP/1.1 200", 0) == 0;
+  };
+  int first = connect_raw();
+  request(first, "one");
+  ASSERT_TRUE(answered(first, 10000));
+  int second = connect_raw();
+  request(second, "two");
+  ASSERT_TRUE(answered(second, 10000));
+  int third = connect_raw();
+  request(third, "three");
+  EXPECT_FALSE(answered(third, 1000)) << "a third connection was served beyond max_connections => 2";
+  ::close(first);
+  EXPECT_TRUE(answered(third, 10000)) << "the waiting connection was not served once one closed";
+  ::close(second);
+  ::close(third);
+  EXPECT_EQ(wait_events(3).size(), 3u);
+}
+
 // ---- HTTPS ----
 
 struct Certs {
@@ -288,6 +335,17 @@ struct Certs {
                 "-CAcreateserial", "-days", "2", "-out", d + "/client.crt"}) &&
            run({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=rogue",
                 "-keyout", d + "/rogue.key", "-out", d + "/rogue.crt"});
+  }
+  // server-enc.key: the server key encrypted (PKCS#8, AES-256) with `passphrase`; server-enc.crt its certificate.
+  bool make_encrypted(const std::string& passphrase) {
+    auto run = [&](std::vector<std::string> argv) { return test::run_command(argv).exit_code == 0; };
+    std::string d = dir.path().string();
+    return run({"openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-aes-256-cbc", "-pass",
+                "pass:" + passphrase, "-out", d + "/server-enc.key"}) &&
+           run({"openssl", "req", "-new", "-key", d + "/server-enc.key", "-passin", "pass:" + passphrase, "-subj",
+                "/CN=127.0.0.1", "-out", d + "/server-enc.csr"}) &&
+           run({"openssl", "x509", "-req", "-in", d + "/server-enc.csr", "-CA", d + "/ca.crt", "-CAkey", d + "/ca.key",
+                "-CAcreateserial", "-days", "2", "-extfile", d + "/ext.cnf", "-out", d + "/server-enc.crt"});
   }
   bool write_ext() {
     test::write_file(dir.file("ext.cnf"), "subjectAltName=IP:127.0.0.1\n");
@@ -330,6 +388,170 @@ TEST_F(HttpInputTest, HttpsRequiredClientCertificate) {
   events = collector(key_)->snapshot();
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].message, "trusted");
+}
+
+TEST_F(HttpInputTest, HttpsRequiredClientCertificateFailsTheHandshakeItself) {
+  Certs certs;
+  ASSERT_TRUE(certs.make());
+  // TLS 1.2: the client learns the outcome of client authentication inside the handshake.
+  start(fmt::format("ssl_enabled => true ssl_certificate => '{}' ssl_key => '{}' ssl_client_authentication => "
+                    "required ssl_certificate_authorities => ['{}'] ssl_supported_protocols => ['TLSv1.2']",
+                    certs.f("server.crt"), certs.f("server.key"), certs.f("ca.crt")));
+  Reply anonymous = curl(port_, "anonymous", {"--cacert", certs.f("ca.crt")}, "/", "https");
+  EXPECT_EQ(anonymous.exit_code, 35) << "no certificate: the handshake must fail (curl 35), not the request";
+  Reply rogue = curl(port_, "rogue", {"--cacert", certs.f("ca.crt"), "--cert", certs.f("rogue.crt"), "--key",
+                                      certs.f("rogue.key")},
+                     "/", "https");
+  EXPECT_EQ(rogue.exit_code, 35) << "an untrusted certificate fails the handshake";
+  Reply trusted = curl(port_, "trusted", {"--cacert", certs.f("ca.crt"), "--cert", certs.f("client.crt"), "--key",
+                                          certs.f("client.key")},
+                       "/", "https");
+  EXPECT_EQ(trusted.status, 200);
+  auto events = wait_events(1);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].message, "trusted");
+}
+
+TEST_F(HttpInputTest, HttpsOptionalClientCertificateIsVerifiedWhenSent) {
+  Certs certs;
+  ASSERT_TRUE(certs.make());
+  start(fmt::format("ssl_enabled => true ssl_certificate => '{}' ssl_key => '{}' ssl_client_authentication => "
+                    "optional ssl_certificate_authorities => ['{}'] ssl_supported_protocols => ['TLSv1.2']",
+                    certs.f("server.crt"), certs.f("server.key"), certs.f("ca.crt")));
+  EXPECT_EQ(curl(port_, "anonymous", {"--cacert", certs.f("ca.crt")}, "/", "https").status, 200);
+  EXPECT_EQ(curl(port_, "rogue", {"--cacert", certs.f("ca.crt"), "--cert", certs.f("rogue.crt"), "--key",
+                                  certs.f("rogue.key")},
+                 "/", "https")
+                .exit_code,
+            35);
+  auto events = wait_events(1);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].message, "anonymous");
+}
+
+TEST_F(HttpInputTest, HttpsEncryptedKeyWithPassphrase) {
+  Certs certs;
+  ASSERT_TRUE(certs.make());
+  ASSERT_TRUE(certs.make_encrypted("s3cret-pass"));
+  start(fmt::format("ssl_enabled => true ssl_certificate => '{}' ssl_key => '{}' ssl_key_passphrase => 's3cret-pass'",
+                    certs.f("server-enc.crt"), certs.f("server-enc.key")));
+  EXPECT_EQ(curl(port_, "encrypted key", {"--cacert", certs.f("ca.crt")}, "/", "https").status, 200);
+  auto events = wait_events(1);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].message, "encrypted key");
+}
+
+TEST(HttpInputConfig, WrongKeyPassphraseIsAConfigErrorWithPositionAndNoSecret) {
+  Certs certs;
+  ASSERT_TRUE(certs.make());
+  ASSERT_TRUE(certs.make_encrypted("right-one"));
+  std::string config = fmt::format(
+      "input {{\n  http {{ port => 1 ssl_enabled => true ssl_certificate => '{}' ssl_key => '{}'\n"
+      "    ssl_key_passphrase => 'wrong-secret-value' }}\n}}\noutput {{ rt_collect {{ key => 'x' }} }}",
+      certs.f("server-enc.crt"), certs.f("server-enc.key"));
+  try {
+    make_pipeline(config);
+    FAIL() << "a wrong passphrase was accepted";
+  } catch (const config::ConfigError& e) {
+    std::string what = e.what();
+    EXPECT_NE(what.find("ssl_key_passphrase"), std::string::npos) << what;
+    EXPECT_NE(what.find(":3:5"), std::string::npos) << what;
+    EXPECT_EQ(what.find("wrong-secret-value"), std::string::npos) << "the passphrase leaked: " << what;
+  }
+  // Without any passphrase: the key is encrypted, said at ssl_key.
+  try {
+    make_pipeline(fmt::format("input {{ http {{ port => 1 ssl_enabled => true ssl_certificate => '{}' ssl_key => '{}' }} }}\n"
+                              "output {{ rt_collect {{ key => 'x' }} }}",
+                              certs.f("server-enc.crt"), certs.f("server-enc.key")));
+    FAIL() << "an encrypted key without passphrase was accepted";
+  } catch (const config::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("ssl_key_passphrase"), std::string::npos) << e.what();
+  }
+}
+
+// A client that opens a TLS connection and stalls inside the handshake is closed after
+// ssl_handshake_timeout (here 1 s), long before the 60 s idle timeout; others are served meanwhile.
+TEST_F(HttpInputTest, HttpsSlowHandshakeIsClosed) {
+  Certs certs;
+  ASSERT_TRUE(certs.make());
+  start(fmt::format("ssl_enabled => true ssl_certificate => '{}' ssl_key => '{}' ssl_handshake_timeout => 1000",
+                    certs.f("server.crt"), certs.f("server.key")));
+  auto open_stalled = [&](const std::string& first_bytes) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(uint16_t(port_));
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
+    if (!first_bytes.empty()) {
+      EXPECT_EQ(::send(fd, first_bytes.data(), first_bytes.size(), 0), ssize_t(first_bytes.size()));
+    }
+    return fd;
+  };
+  auto closed_by_server = [&](int fd) {
+    return test::wait_until(
+        [&] {
+          char buf[256];
+          ssize_t n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+          return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+        },
+        std::chrono::seconds(20));
+  };
+  int silent = open_stalled("");
+  int partial = open_stalled(std::string("\x16\x03\x01\x00\x80", 5));  // a record header, then nothing
+  EXPECT_EQ(curl(port_, "meanwhile", {"--cacert", certs.f("ca.crt")}, "/", "https").status, 200);
+  EXPECT_TRUE(closed_by_server(silent)) << "a silent client was not closed within 20 s";
+  EXPECT_TRUE(closed_by_server(partial)) << "a client stalled in the handshake was not closed within 20 s";
+  ::close(silent);
+  ::close(partial);
+  EXPECT_EQ(curl(port_, "after", {"--cacert", certs.f("ca.crt")}, "/", "https").status, 200);
+  EXPECT_EQ(wait_events(2).size(), 2u);
+}
+
+TEST_F(HttpInputTest, HttpsCipherSuitesRestrictTheHandshake) {
+  Certs certs;
+  ASSERT_TRUE(certs.make());
+  // One TLS 1.3 and one TLS 1.2 suite: GnuTLS's priorities would also allow TLS_AES_128_GCM_SHA256
+  // (its cipher is listed through the 1.2 suite); the handshake hook must refuse it.
+  start(fmt::format("ssl_enabled => true ssl_certificate => '{}' ssl_key => '{}' ssl_cipher_suites => "
+                    "['TLS_AES_256_GCM_SHA384', 'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256']",
+                    certs.f("server.crt"), certs.f("server.key")));
+  std::vector<std::string> ca = {"--cacert", certs.f("ca.crt")};
+  auto with = [&](std::vector<std::string> extra) {
+    extra.insert(extra.begin(), ca.begin(), ca.end());
+    return extra;
+  };
+  EXPECT_EQ(curl(port_, "tls13 listed", with({"--tls13-ciphers", "TLS_AES_256_GCM_SHA384"}), "/", "https").status, 200);
+  EXPECT_NE(curl(port_, "tls13 unlisted", with({"--tls13-ciphers", "TLS_AES_128_GCM_SHA256"}), "/", "https").status,
+            200);
+  EXPECT_EQ(curl(port_, "tls12 listed",
+                 with({"--tls-max", "1.2", "--ciphers", "ECDHE-RSA-AES128-GCM-SHA256"}), "/", "https")
+                .status,
+            200);
+  EXPECT_EQ(curl(port_, "tls12 unlisted",
+                 with({"--tls-max", "1.2", "--ciphers", "ECDHE-RSA-AES256-GCM-SHA384"}), "/", "https")
+                .exit_code,
+            35);
+  auto events = wait_events(2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  events = collector(key_)->snapshot();
+  std::set<std::string> messages;
+  for (auto& e : events) messages.insert(e.message);
+  EXPECT_EQ(messages, (std::set<std::string>{"tls13 listed", "tls12 listed"}));
+}
+
+TEST(HttpInputConfig, UnknownCipherSuiteIsAConfigErrorWithPosition) {
+  Certs certs;
+  ASSERT_TRUE(certs.make());
+  try {
+    make_pipeline(fmt::format("input {{\n  http {{ port => 1 ssl_enabled => true ssl_certificate => '{}' ssl_key => '{}'\n"
+                              "    ssl_cipher_suites => ['TLS_NO_SUCH_SUITE'] }}\n}}\noutput {{ rt_collect {{ key => 'x' }} }}",
+                              certs.f("server.crt"), certs.f("server.key")));
+    FAIL() << "an unknown cipher suite was accepted";
+  } catch (const config::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("TLS_NO_SUCH_SUITE"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(":3:5"), std::string::npos) << e.what();
+  }
 }
 
 TEST(HttpInputConfig, SslWithoutCertificateIsAConfigErrorWithPosition) {

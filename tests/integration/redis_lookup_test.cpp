@@ -113,6 +113,41 @@ TEST(RedisLookup, OneRoundTripPerBatchAndTheCacheAnswersRepeats) {
   EXPECT_EQ(test::field_text(*again.events[7], "v"), "v7");
 }
 
+TEST(RedisLookup, MixedRepliesOfOneBatchLandOnTheirEvents) {
+  // Replies parsed straight into the answers: a value larger than hiredis's 16 KB read chunk, a
+  // binary-safe one, misses, a hash and an error reply, all in one pipelined round trip.
+  const std::string big(100000, 'x');
+  const std::string binary("a\r\nb\0c", 7);
+  redis().command({"SET", "mix:big", big});
+  redis().command({"SET", "mix:binary", binary});
+  redis().command({"HSET", "mix:hash", "f", "1"});
+  BuiltFilter get = build("key => 'mix:%{k}' target => 'v' cache_size => 0");
+  Batch b;
+  for (const char* key : {"big", "none", "binary", "hash", "big"}) b.add("k", key);
+  b.run(*get.filter);
+  EXPECT_EQ(get.counter("round_trips"), 1u);
+  EXPECT_EQ(test::field(*b.events[0], "v")->as_string(), big);
+  EXPECT_TRUE(b.events[1]->has_tag("_redislookupmiss"));
+  EXPECT_EQ(test::field(*b.events[2], "v")->as_string(), binary);
+  EXPECT_TRUE(b.events[3]->has_tag("_redislookupfailure"));  // GET on a hash: WRONGTYPE
+  EXPECT_EQ(test::field(*b.events[4], "v")->as_string(), big);
+
+  BuiltFilter hash = build("key => 'mix:%{k}' command => 'HGETALL' target => 'h' cache_size => 0");
+  Batch h;
+  for (const char* key : {"hash", "none", "big", "hash"}) h.add("k", key);
+  h.run(*hash.filter);
+  EXPECT_EQ(test::field_text(*h.events[0], "[h][f]"), "1");
+  EXPECT_TRUE(h.events[1]->has_tag("_redislookupmiss"));
+  EXPECT_TRUE(h.events[2]->has_tag("_redislookupfailure"));  // HGETALL on a string: WRONGTYPE
+  EXPECT_EQ(test::field_text(*h.events[3], "[h][f]"), "1");
+
+  // A later batch on the pooled connection still parses its replies.
+  Batch again;
+  again.add("k", "binary");
+  again.run(*get.filter);
+  EXPECT_EQ(test::field(*again.events[0], "v")->as_string(), binary);
+}
+
 TEST(RedisLookup, WrongTypeFailsOnlyThatLookup) {
   redis().command({"HSET", "a-hash", "f", "1"});
   redis().command({"SET", "a-string", "fine"});

@@ -123,6 +123,37 @@ TEST(TcpInput, JsonLinesCodecAndEcsMetadata) {
   EXPECT_TRUE(p->wait_for(10000));
 }
 
+// The other codecs the issue lists: json (newline-framed, one document per line), plain (the
+// bytes as read, nothing split) and cef.
+TEST(TcpInput, JsonPlainAndCefCodecs) {
+  auto run = [](const std::string& codec, const std::string& data, size_t expected) {
+    std::string key = unique_key("tcpcodec");
+    int port = test::free_port();
+    auto p = make_pipeline("input { tcp { port => " + std::to_string(port) + " codec => " + codec +
+                           " } }\noutput { rt_collect { key => '" + key + "' } }");
+    p->start();
+    int fd = connect_when_up(port);
+    send_all(fd, data);
+    ::close(fd);
+    EXPECT_TRUE(test_wait([&] { return collector(key)->size() >= expected; })) << codec;
+    p->request_stop();
+    EXPECT_TRUE(p->wait_for(10000));
+    return collector(key)->snapshot();
+  };
+  auto json = run("json", "{\"message\":\"j1\",\"k\":1}\n{\"message\":\"j2\",\"k\":2}\n", 2);
+  ASSERT_EQ(json.size(), 2u);
+  EXPECT_EQ(json[0].message, "j1");
+  EXPECT_NE(json[1].json.find("\"k\":2"), std::string::npos) << json[1].json;
+  auto plain = run("plain", "no newline at the end", 1);
+  ASSERT_EQ(plain.size(), 1u);
+  EXPECT_EQ(plain[0].message, "no newline at the end");
+  auto cef = run("cef { ecs_compatibility => disabled }",
+                 "CEF:0|Acme|Gate|1.0|100|Blocked|5|src=10.0.0.1 dst=10.0.0.2\n", 1);
+  ASSERT_EQ(cef.size(), 1u);
+  EXPECT_NE(cef[0].json.find("\"deviceVendor\":\"Acme\""), std::string::npos) << cef[0].json;
+  EXPECT_NE(cef[0].json.find("\"sourceAddress\":\"10.0.0.1\""), std::string::npos) << cef[0].json;
+}
+
 TEST(TcpInput, FullQueueBlocksTheSenderAndLosesNothing) {
   std::string key = unique_key("tcpbp");
   int port = test::free_port();

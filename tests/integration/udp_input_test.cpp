@@ -7,7 +7,10 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "pipeline_test_plugins.h"
 #include "runtime/metrics.h"
@@ -110,6 +113,112 @@ TEST(UdpInput, KernelDropsAreCounted) {
   EXPECT_GT(counter(*p, "udp", "kernel_drops") - drops_before, 0u) << "a 4 KiB buffer absorbed 3000 datagrams";
   p->request_stop();
   EXPECT_TRUE(p->wait_for(20000));
+}
+
+
+// Codecs per datagram: json (one document), json_lines (several lines in one datagram, the
+// last without newline flushed with it) and cef.
+TEST(UdpInput, JsonJsonLinesAndCefCodecs) {
+  auto run = [](const std::string& codec, const std::vector<std::string>& datagrams, size_t expected) {
+    std::string key = unique_key("udpcodec");
+    int port = test::free_port();
+    auto p = make_pipeline("input { udp { port => " + std::to_string(port) + " workers => 1 codec => " + codec +
+                           " } }\noutput { rt_collect { key => '" + key + "' } }");
+    p->start();
+    UdpSender sender(port);
+    // Resend until the socket is bound and everything arrived (events are told apart by the caller).
+    EXPECT_TRUE(test_wait([&] {
+      if (collector(key)->size() >= expected) return true;
+      if (collector(key)->size() == 0)
+        for (const auto& d : datagrams) sender.send(d);
+      return false;
+    })) << codec;
+    p->request_stop();
+    EXPECT_TRUE(p->wait_for(10000));
+    return collector(key)->snapshot();
+  };
+  auto json = run("json", {"{\"message\":\"j1\",\"k\":1}"}, 1);
+  ASSERT_FALSE(json.empty());
+  EXPECT_EQ(json[0].message, "j1");
+  EXPECT_NE(json[0].json.find("\"k\":1"), std::string::npos) << json[0].json;
+  auto lines = run("json_lines", {"{\"message\":\"a\"}\n{\"message\":\"b\"}"}, 2);
+  ASSERT_GE(lines.size(), 2u);
+  EXPECT_EQ(lines[0].message, "a");
+  EXPECT_EQ(lines[1].message, "b") << "the last line of a datagram is flushed with it";
+  auto cef = run("cef { ecs_compatibility => disabled }", {"CEF:0|Acme|Gate|1.0|100|Blocked|5|src=10.0.0.1"}, 1);
+  ASSERT_FALSE(cef.empty());
+  EXPECT_NE(cef[0].json.find("\"deviceVendor\":\"Acme\""), std::string::npos) << cef[0].json;
+}
+
+// Decoding on `workers` threads behind a small `queue_size`: every datagram sent is read (and
+// becomes exactly one event) or counted as a kernel drop; none arrives twice.
+void workers_account_for_every_datagram(int workers) {
+  std::string key = unique_key("udpworkers");
+  int port = test::free_port();
+  auto p = make_pipeline("input { udp { port => " + std::to_string(port) + " workers => " + std::to_string(workers) +
+                         " queue_size => 16 receive_buffer_bytes => 65536 ecs_compatibility => disabled } }\n"
+                         "output { rt_collect { key => '" + key + "' delay_ms => 1 } }");
+  p->start();
+  UdpSender sender(port);
+  int probes = 0;
+  ASSERT_TRUE(test_wait([&] {
+    sender.send("probe " + std::to_string(probes++));
+    return collector(key)->size() > 0;
+  }));
+  // Probes sent before the socket was bound are lost without a count: start counting once settled.
+  uint64_t received_before = 0;
+  auto settled = [&] {
+    received_before = counter(*p, "udp", "datagrams_received");
+    return collector(key)->size() == received_before;
+  };
+  ASSERT_TRUE(test_wait(settled));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // a last probe still on its way
+  ASSERT_TRUE(test_wait(settled));
+  uint64_t drops_before = counter(*p, "udp", "kernel_drops");
+  size_t collected_before = collector(key)->size();
+
+  const uint64_t flood = 4000;
+  for (uint64_t i = 0; i < flood; ++i) sender.send("datagram " + std::to_string(i) + " " + std::string(100, 'x'));
+  uint64_t markers = 0;
+  bool balanced = test_wait(
+      [&] {
+        uint64_t received = counter(*p, "udp", "datagrams_received") - received_before;
+        uint64_t drops = counter(*p, "udp", "kernel_drops") - drops_before;
+        if (received + drops >= flood + markers) return true;
+        sender.send("marker " + std::to_string(markers++));
+        return false;
+      },
+      60000);
+  ASSERT_TRUE(balanced);
+  uint64_t received = counter(*p, "udp", "datagrams_received") - received_before;
+  uint64_t drops = counter(*p, "udp", "kernel_drops") - drops_before;
+  EXPECT_EQ(received + drops, flood + markers);
+  EXPECT_GT(received, 0u);
+  // Every datagram read became one event: wait for the outputs, then look for doubles.
+  ASSERT_TRUE(test_wait([&] { return collector(key)->size() >= collected_before + received; }, 60000))
+      << collector(key)->size() - collected_before << " events for " << received << " datagrams";
+  p->request_stop();
+  EXPECT_TRUE(p->wait_for(20000));
+  auto events = collector(key)->snapshot();
+  EXPECT_EQ(events.size(), collected_before + received);
+  std::set<std::string> seen;
+  for (const auto& e : events) EXPECT_TRUE(seen.insert(e.message).second) << "twice: " << e.message;
+  EXPECT_GT(counter(*p, "udp", "queue_full_waits"), 0u) << "a 16-datagram queue never filled";
+}
+
+TEST(UdpInput, OneWorkerAccountsForEveryDatagram) { workers_account_for_every_datagram(1); }
+
+TEST(UdpInput, FourWorkersAccountForEveryDatagramOnce) { workers_account_for_every_datagram(4); }
+
+TEST(UdpInput, WorkersMustBePositive) {
+  int port = test::free_port();
+  try {
+    make_pipeline("input { udp { port => " + std::to_string(port) + " workers => 0 } }\noutput { rt_collect { key => 'x' } }");
+    FAIL() << "workers => 0 accepted";
+  } catch (const config::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("workers"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(":1:"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

@@ -54,6 +54,24 @@ TEST(IpNetwork, ParsesAddressesNetworksAndNetmasks) {
   EXPECT_FALSE(parse_ip_address(""));
 }
 
+TEST(IpNetwork, DottedQuadFastPathEdges) {
+  auto v4 = [](const char* text) -> int64_t {
+    auto address = parse_ip_address(text);
+    return address && !address->v6 ? int64_t(address->bits) : -1;
+  };
+  EXPECT_EQ(v4("1.2.3.4"), 0x01020304);
+  EXPECT_EQ(v4("255.255.255.255"), 0xFFFFFFFFLL);
+  EXPECT_EQ(v4("0.0.0.0"), 0);
+  EXPECT_EQ(v4("\t10.0.0.1 "), 0x0A000001);
+  for (const char* bad : {"1.2.3", "1.2.3.4.5", "1..2.3", "1.2.3.4.", ".1.2.3", "1.2.3.256", "1.2.3.0001", "1.2.3.-4",
+                          "1.2.3.4x", "a.b.c.d"}) {
+    EXPECT_EQ(v4(bad), -1) << bad;
+  }
+  auto mapped = parse_ip_address("::ffff:1.2.3.4");
+  ASSERT_TRUE(mapped);
+  EXPECT_TRUE(mapped->v6);
+}
+
 TEST(IpNetwork, SetMergesOverlapsAndFindsBoundaries) {
   IpNetworkSet set;
   set.add(*parse_ip_network("10.0.0.0/8"));

@@ -208,6 +208,34 @@ TEST_F(GeoipFilterTest, CacheCountsHitsAndMisses) {
   EXPECT_EQ(f->metrics.counter("cache_hits").load(), 1u);
 }
 
+TEST_F(GeoipFilterTest, WorkingSetSmallerThanTheCacheIsLookedUpOnce) {
+  auto f = build(R"(source => "ip" database => ")" + city_ + "\"");  // default cache_size 1000
+  for (int round = 0; round < 3; ++round) {
+    for (int host = 0; host < 256; ++host) {
+      auto e = run(*f->filter, "ip", Value("192.0.2." + std::to_string(host)));
+      ASSERT_EQ(field_text(*e, "[geoip][city_name]"), "Paris");
+    }
+  }
+  EXPECT_EQ(f->metrics.counter("cache_misses").load(), 256u);
+  EXPECT_EQ(f->metrics.counter("cache_hits").load(), 512u);
+}
+
+TEST_F(GeoipFilterTest, RecycledEventStorageTakesOnlyTheNewResult) {
+  auto f = build(R"(source => "ip" database => ")" + city_ + "\"");
+  auto event = run(*f->filter, "ip", Value("192.0.2.10"));
+  ASSERT_EQ(field_text(*event, "[geoip][postal_code]"), "75001");
+  // The same event again with another address: the Paris subtree's storage is reused, not kept.
+  event->remove(FieldRef::of("geoip"));
+  event->set(FieldRef::of("ip"), Value("2001:db8::1"));
+  test::TestFilterContext context;
+  EXPECT_TRUE(f->filter->filter(*event, context));
+  EXPECT_EQ(field_text(*event, "[geoip][city_name]"), "London");
+  EXPECT_EQ(field_text(*event, "[geoip][country_code2]"), "GB");
+  EXPECT_EQ(test::field(*event, "[geoip][postal_code]"), nullptr);
+  EXPECT_EQ(test::field(*event, "[geoip][region_name]"), nullptr);
+  EXPECT_DOUBLE_EQ(test::field(*event, "[geoip][location][lat]")->as_number(), 51.5);
+}
+
 TEST_F(GeoipFilterTest, DatabaseErrors) {
   try {
     build(R"(source => "ip")");

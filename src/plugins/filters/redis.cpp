@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <hiredis/hiredis.h>
 
+#include <charconv>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -73,6 +74,110 @@ using RedisConn = std::unique_ptr<redisContext, RedisConnDeleter>;
 struct RedisConnection {
   RedisConn ctx;
 };
+
+// Where the reply being read goes: hiredis's reader calls these functions instead of building a
+// redisReply tree (two allocations per reply, more for a hash), so a pipelined batch is parsed
+// straight into its answers. Set on the reading thread for the duration of one ask().
+struct ReplySink {
+  Answer* answer = nullptr;
+  bool sismember = false;
+  bool error = false;        // an error reply (WRONGTYPE...)
+  std::string error_text;
+  bool has_field = false;    // HGETALL: a string field name is waiting for its value
+  std::string field;
+};
+thread_local ReplySink* reply_sink = nullptr;
+char reply_token;  // hiredis only needs a non-null object back
+
+// A value inside HGETALL's array: even positions are field names, odd ones their values.
+Value* hash_slot(const redisReadTask* task, ReplySink& sink) {
+  if (task->idx % 2 == 0) {
+    sink.has_field = false;
+    return nullptr;
+  }
+  if (!sink.has_field || !sink.answer->value.is_object()) return nullptr;
+  sink.has_field = false;
+  return &sink.answer->value.as_object()[sink.field];
+}
+
+void* sink_string(const redisReadTask* task, char* text, size_t length) {
+  ReplySink& sink = *reply_sink;
+  const std::string_view value(text, length);
+  if (!task->parent) {
+    if (task->type == REDIS_REPLY_ERROR) {
+      sink.error = true;
+      sink.error_text.assign(value);
+    } else {  // a string or status reply
+      sink.answer->outcome = Outcome::Found;
+      sink.answer->value.set_string(value);
+    }
+  } else if (task->idx % 2 == 0) {
+    sink.has_field = task->type == REDIS_REPLY_STRING;
+    if (sink.has_field) sink.field.assign(value);
+  } else if (Value* slot = hash_slot(task, sink); slot && task->type == REDIS_REPLY_STRING) {
+    slot->set_string(value);
+  }
+  return &reply_token;
+}
+
+void* sink_array(const redisReadTask* task, int elements) {
+  ReplySink& sink = *reply_sink;
+  if (!task->parent) {
+    sink.has_field = false;
+    if (elements <= 0) {
+      sink.answer->outcome = Outcome::Miss;  // HGETALL of a missing key: an empty array
+    } else {
+      sink.answer->outcome = Outcome::Found;
+      sink.answer->value.make_object();
+    }
+  } else {
+    hash_slot(task, sink);  // a nested array is not a field value we keep
+  }
+  return &reply_token;
+}
+
+void* sink_integer(const redisReadTask* task, long long value) {
+  ReplySink& sink = *reply_sink;
+  if (!task->parent) {
+    sink.answer->outcome = Outcome::Found;
+    if (sink.sismember) sink.answer->value.set_bool(value != 0);
+    else sink.answer->value.set_int(value);
+  } else {
+    hash_slot(task, sink);  // kept as null, as before
+  }
+  return &reply_token;
+}
+
+void* sink_nil(const redisReadTask* task) {
+  ReplySink& sink = *reply_sink;
+  if (!task->parent) sink.answer->outcome = Outcome::Miss;
+  else hash_slot(task, sink);
+  return &reply_token;
+}
+
+void sink_free(void*) {}
+
+redisReplyObjectFunctions sink_functions = {sink_string, sink_array, sink_integer, sink_nil, sink_free};
+
+// Appends one command in RESP (what redisAppendCommandArgv formats with several allocations).
+void append_resp_command(std::string& out, std::string_view name, std::string_view key, const std::string* member) {
+  char digits[24];
+  auto append_length = [&](char marker, size_t n) {
+    out.push_back(marker);
+    const auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
+    out.append(digits, size_t(end - digits));
+    out.append("\r\n", 2);
+  };
+  auto append_bulk = [&](std::string_view text) {
+    append_length('$', text.size());
+    out.append(text);
+    out.append("\r\n", 2);
+  };
+  append_length('*', member ? 3 : 2);
+  append_bulk(name);
+  append_bulk(key);
+  if (member) append_bulk(*member);
+}
 
 class AuthError : public std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -183,6 +288,7 @@ class RedisFilter : public Filter {
     std::vector<size_t> requests;                     // event index of each distinct request
     std::vector<std::pair<size_t, size_t>> waiting;   // event index, request index
     std::vector<Answer> answers;
+    std::string commands;  // the batch's pipelined commands, in RESP
     void reset(size_t n) {
       if (keys.size() < n) keys.resize(n), members.resize(n), cache_keys.resize(n);
       for (size_t i = 0; i < n; ++i) keys[i].clear();
@@ -259,66 +365,48 @@ class RedisFilter : public Filter {
       return;
     }
     redisContext* c = conn->ctx.get();
-    const char* name = command_ == Command::Get ? "GET" : command_ == Command::HGetAll ? "HGETALL" : "SISMEMBER";
-    const size_t name_len = std::strlen(name);
+    const std::string_view name = command_ == Command::Get ? "GET" : command_ == Command::HGetAll ? "HGETALL" : "SISMEMBER";
+    s.commands.clear();
     for (size_t r = 0; r < s.requests.size(); ++r) {
       const size_t i = s.requests[r];
-      const char* argv[3] = {name, s.keys[i].data(), s.members[i].data()};
-      const size_t lens[3] = {name_len, s.keys[i].size(), command_ == Command::SIsMember ? s.members[i].size() : 0};
-      redisAppendCommandArgv(c, command_ == Command::SIsMember ? 3 : 2, argv, lens);
+      append_resp_command(s.commands, name, s.keys[i], command_ == Command::SIsMember ? &s.members[i] : nullptr);
     }
+    redisAppendFormattedCommand(c, s.commands.data(), s.commands.size());
     count(round_trips_);
-    for (size_t r = 0; r < s.requests.size(); ++r) {
-      void* raw = nullptr;
-      if (redisGetReply(c, &raw) != REDIS_OK || !raw) {
-        note_lost(c->errstr[0] ? c->errstr : "no reply");
-        return;  // the connection is dropped with `conn`
+    // The replies are parsed into s.answers by the sink functions; hiredis's own functions come
+    // back before the connection is used for anything else (connect()'s commands, redisFree).
+    {
+      ReplySink sink;
+      sink.sismember = command_ == Command::SIsMember;
+      redisReplyObjectFunctions* const own_functions = c->reader->fn;
+      c->reader->fn = &sink_functions;
+      reply_sink = &sink;
+      struct Restore {
+        redisContext* c;
+        redisReplyObjectFunctions* fn;
+        ~Restore() {
+          c->reader->fn = fn;
+          reply_sink = nullptr;
+        }
+      } restore{c, own_functions};
+      for (size_t r = 0; r < s.requests.size(); ++r) {
+        sink.answer = &s.answers[r];
+        sink.error = false;
+        void* raw = nullptr;
+        if (redisGetReply(c, &raw) != REDIS_OK || !raw) {
+          note_lost(c->errstr[0] ? c->errstr : "no reply");
+          return;  // the connection is dropped with `conn`
+        }
+        if (sink.error) {  // this lookup fails, the connection is fine
+          s.answers[r].outcome = Outcome::Failed;
+          count(errors_);
+          if (errors_logged_.fetch_add(1, std::memory_order_relaxed) < 10)
+            log_->warn("[{}] Redis answered an error: {}", id_, sink.error_text);
+        }
       }
-      auto* reply = static_cast<redisReply*>(raw);
-      convert(reply, s.answers[r]);
-      freeReplyObject(reply);
     }
     backoff_.succeeded();
     pool_.give_back(std::move(conn));
-  }
-
-  void convert(const redisReply* reply, Answer& answer) {
-    switch (reply->type) {
-      case REDIS_REPLY_NIL: answer.outcome = Outcome::Miss; return;
-      case REDIS_REPLY_STRING:
-      case REDIS_REPLY_STATUS:
-        answer.outcome = Outcome::Found;
-        answer.value.set_string(std::string_view(reply->str, reply->len));
-        return;
-      case REDIS_REPLY_INTEGER:
-        answer.outcome = Outcome::Found;
-        if (command_ == Command::SIsMember) answer.value.set_bool(reply->integer != 0);
-        else answer.value.set_int(reply->integer);
-        return;
-      case REDIS_REPLY_ARRAY: {
-        if (reply->elements == 0) {
-          answer.outcome = Outcome::Miss;
-          return;
-        }
-        Object& o = answer.value.make_object();
-        for (size_t k = 0; k + 1 < reply->elements; k += 2) {
-          const redisReply* field = reply->element[k];
-          const redisReply* value = reply->element[k + 1];
-          if (field->type != REDIS_REPLY_STRING) continue;
-          Value& v = o[std::string_view(field->str, field->len)];
-          if (value->type == REDIS_REPLY_STRING) v.set_string(std::string_view(value->str, value->len));
-        }
-        answer.outcome = Outcome::Found;
-        return;
-      }
-      default: {  // an error reply (WRONGTYPE...): this lookup fails, the connection is fine
-        count(errors_);
-        if (errors_logged_.fetch_add(1, std::memory_order_relaxed) < 10)
-          log_->warn("[{}] Redis answered an error: {}", id_, std::string_view(reply->str ? reply->str : "", reply->len));
-        answer.outcome = Outcome::Failed;
-        return;
-      }
-    }
   }
 
   void note_lost(const char* what) {

@@ -50,10 +50,10 @@ class LruCache {
   template <typename Use>
   bool visit(std::string_view key, int64_t now_nanos, Use&& use) {
     if (!enabled()) return false;
-    const size_t hash = StringHash{}(key);
-    Shard& shard = *shards_[hash % shards_.size()];
+    const HashedKey probe{key, StringHash{}(key)};  // hashed once: picks the shard and the bucket
+    Shard& shard = *shards_[probe.hash % shards_.size()];
     std::lock_guard lock(shard.mutex);
-    auto it = shard.index.find(key);
+    auto it = shard.index.find(probe);
     if (it == shard.index.end()) return false;
     auto node = it->second;
     if (ttl_nanos_ > 0 && now_nanos >= node->expires_at) {
@@ -74,11 +74,11 @@ class LruCache {
 
   void put(std::string_view key, V value, int64_t now_nanos) {
     if (!enabled()) return;
-    const size_t hash = StringHash{}(key);
-    Shard& shard = *shards_[hash % shards_.size()];
+    const HashedKey probe{key, StringHash{}(key)};
+    Shard& shard = *shards_[probe.hash % shards_.size()];
     std::lock_guard lock(shard.mutex);
     const int64_t expires = ttl_nanos_ > 0 ? now_nanos + ttl_nanos_ : INT64_MAX;
-    auto it = shard.index.find(key);
+    auto it = shard.index.find(probe);
     if (it != shard.index.end()) {
       it->second->value = std::move(value);
       it->second->expires_at = expires;
@@ -87,12 +87,14 @@ class LruCache {
       return;
     }
     if (shard.order.size() >= per_shard_) {  // evict the least recently used
-      shard.index.erase(shard.order.back().key);
+      const Node& oldest = shard.order.back();
+      shard.index.erase(HashedKey{oldest.key, oldest.hash});
       shard.order.pop_back();
       evictions_.fetch_add(1, std::memory_order_relaxed);
     }
-    shard.order.push_front(Node{std::string(key), std::move(value), expires, ++shard.inserts});
-    shard.index.emplace(shard.order.front().key, shard.order.begin());
+    shard.order.push_front(Node{std::string(key), probe.hash, std::move(value), expires, ++shard.inserts});
+    // The index's key views the node's string: list nodes never move, and the key is never modified.
+    shard.index.emplace(HashedKey{shard.order.front().key, probe.hash}, shard.order.begin());
   }
 
   void clear() {
@@ -114,8 +116,18 @@ class LruCache {
   uint64_t evictions() const { return evictions_.load(std::memory_order_relaxed); }
 
  private:
+  // A key with its hash computed once per call; the index hashes nothing itself.
+  struct HashedKey {
+    std::string_view text;
+    size_t hash;
+    bool operator==(const HashedKey& other) const { return text == other.text; }
+  };
+  struct StoredHash {
+    size_t operator()(const HashedKey& key) const { return key.hash; }
+  };
   struct Node {
     std::string key;
+    size_t hash;
     V value;
     int64_t expires_at;
     uint64_t moved_at;  // shard.inserts when last put at the front
@@ -124,7 +136,7 @@ class LruCache {
     mutable std::mutex mutex;
     std::list<Node> order;  // most recently used first (approximately, see visit())
     uint64_t inserts = 0;
-    std::unordered_map<std::string, typename std::list<Node>::iterator, StringHash, std::equal_to<>> index;
+    std::unordered_map<HashedKey, typename std::list<Node>::iterator, StoredHash> index;
   };
 
   int64_t ttl_nanos_;

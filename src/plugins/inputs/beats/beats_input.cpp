@@ -11,6 +11,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -115,10 +116,53 @@ struct BeatsSettings {
   bool add_hostname = false;
   bool include_codec_tag = true;
   bool plain_codec = true;  // the message stays as sent: no codec run needed
+  bool event_original = false;  // plain fast path: [event][original] as Logstash's default codec under ECS
   std::string codec_name = "plain";
+  bool source_metadata = true;   // enrich: source_metadata
+  bool ssl_peer_metadata = false;  // enrich: ssl_peer_metadata (only with TLS and client authentication)
   FieldRef host_ip_ref;     // [@metadata][input][beats][host][ip] or [@metadata][ip_address]
+  FieldRef tls_status_ref, tls_protocol_ref, tls_subject_ref, tls_cipher_ref;
   lumberjack::Limits limits;
 };
+
+// Logstash's `enrich` categories.
+constexpr const char* kSourceMetadata = "source_metadata";
+constexpr const char* kCodecMetadata = "codec_metadata";
+constexpr const char* kSslPeerMetadata = "ssl_peer_metadata";
+
+// Which categories are on: `enrich` (a list of categories, or one of the aliases all, none,
+// default), else the defaults (source_metadata, codec_metadata). Throws ConfigError.
+std::set<std::string> active_enrichments(const Options& options) {
+  std::set<std::string> defaults = {kSourceMetadata, kCodecMetadata};
+  if (!options.has("enrich")) return defaults;
+  for (const char* deprecated : {"ssl_peer_metadata", "include_codec_tag"}) {
+    if (options.has(deprecated))
+      throw config::ConfigError(options.position("enrich"),
+                                fmt::format("beats input: both `enrich` and (deprecated) `{}` were provided; use only "
+                                            "`enrich`",
+                                            deprecated));
+  }
+  auto values = options.get_string_array("enrich");
+  std::set<std::string> active;
+  for (const std::string& value : values) {
+    bool alias = value == "all" || value == "none" || value == "default";
+    if (!alias && value != kSourceMetadata && value != kCodecMetadata && value != kSslPeerMetadata)
+      throw config::ConfigError(options.position("enrich"),
+                                fmt::format("beats input: unknown `enrich` value `{}` (expected source_metadata, "
+                                            "codec_metadata, ssl_peer_metadata, all, none or default)",
+                                            value));
+    if (alias && values.size() > 1)
+      throw config::ConfigError(options.position("enrich"),
+                                fmt::format("beats input: when an alias is given to `enrich` it must be the only value "
+                                            "(got `{}` among {} values)",
+                                            value, values.size()));
+    if (value == "all") return {kSourceMetadata, kCodecMetadata, kSslPeerMetadata};
+    if (value == "none") return {};
+    if (value == "default") return defaults;
+    active.insert(value);
+  }
+  return active;
+}
 
 class BeatsInput;
 
@@ -139,6 +183,7 @@ class BeatsHandler final : public net::ConnectionHandler, public lumberjack::Fra
   void finish_window();
   void emit(Object& hash, uint8_t version, uint32_t sequence);
   void push(Event* event, uint32_t sequence);
+  void add_tls_peer(Event& event, const net::Connection& conn);
 
   BeatsInput& input_;
   InputContext& ctx_;
@@ -174,11 +219,39 @@ class BeatsInput final : public Input {
     settings_.host_ip_ref =
         FieldRef::of(settings_.ecs ? "[@metadata][input][beats][host][ip]" : "[@metadata][ip_address]");
     settings_.add_hostname = options.get_bool("add_hostname");
-    settings_.include_codec_tag = options.get_bool("include_codec_tag");
+    std::set<std::string> enrich = active_enrichments(options);
+    bool codec_metadata = enrich.count(kCodecMetadata) > 0;
+    settings_.include_codec_tag = options.has("include_codec_tag") ? options.get_bool("include_codec_tag") : codec_metadata;
+    settings_.source_metadata = enrich.count(kSourceMetadata) > 0;
+    settings_.ssl_peer_metadata =
+        options.has("ssl_peer_metadata") ? options.get_bool("ssl_peer_metadata") : enrich.count(kSslPeerMetadata) > 0;
     auto codec_block = options.get_codec();
     codec_ = ctx.make_codec(codec_block);
     settings_.codec_name = codec_block ? codec_block->name : "plain";
     settings_.plain_codec = settings_.codec_name == "plain" && codec_block->attributes.empty();
+    // Logstash's plain codec keeps the line in [event][original] under ECS (the pipeline's setting:
+    // the codec does not inherit the input's); without codec_metadata and without an explicit
+    // codec, Logstash swaps in a plain codec with ECS disabled.
+    bool pipeline_ecs = !ctx.settings || ctx.settings->ecs_compatibility != "disabled";
+    settings_.event_original = settings_.plain_codec && pipeline_ecs && (codec_metadata || options.has("codec"));
+    settings_.tls_status_ref = FieldRef::of("[@metadata][tls_peer][status]");
+    settings_.tls_protocol_ref =
+        FieldRef::of(settings_.ecs ? "[@metadata][input][beats][tls][version_protocol]" : "[@metadata][tls_peer][protocol]");
+    settings_.tls_subject_ref =
+        FieldRef::of(settings_.ecs ? "[@metadata][input][beats][tls][client][subject]" : "[@metadata][tls_peer][subject]");
+    settings_.tls_cipher_ref =
+        FieldRef::of(settings_.ecs ? "[@metadata][input][beats][tls][cipher]" : "[@metadata][tls_peer][cipher_suite]");
+    if (settings_.ssl_peer_metadata && listener_.tls_enabled) {
+      if (listener_.tls.client_authentication == net::ClientAuthentication::None) {
+        if (!listener_.tls.certificate_authorities.empty())
+          throw config::ConfigError(options.position(options.has("enrich") ? "enrich" : "ssl_peer_metadata"),
+                                    "beats input: `enrich => [ssl_peer_metadata]` needs ssl_client_authentication "
+                                    "`optional` or `required`");
+        settings_.ssl_peer_metadata = false;  // no client authentication: nothing to report (as Logstash)
+      }
+    } else {
+      settings_.ssl_peer_metadata = false;
+    }
     int64_t max_frame = options.get_int("max_frame_bytes");
     int64_t max_inflated = options.get_int("max_decompressed_bytes");
     if (max_frame < 1024)
@@ -395,7 +468,8 @@ void BeatsHandler::emit(Object& hash, uint8_t version, uint32_t sequence) {
   else if (const Value* l = hash.find("line"); l && !l->is_null()) target = "line";
 
   auto finish = [&](Event* event, std::string_view tag_kind) {
-    if (had_metadata && !ip.empty()) event->put(settings_.host_ip_ref).set_string(ip);
+    if (settings_.source_metadata && had_metadata && !ip.empty()) event->put(settings_.host_ip_ref).set_string(ip);
+    if (settings_.ssl_peer_metadata && state_->conn) add_tls_peer(*event, *state_->conn);
     if (settings_.add_hostname) {
       static const FieldRef beat_hostname = FieldRef::of("[beat][hostname]");
       static const FieldRef host = FieldRef::of("host");
@@ -422,6 +496,12 @@ void BeatsHandler::emit(Object& hash, uint8_t version, uint32_t sequence) {
     }
     Event* event = ctx_.new_event();
     adopt_fields(*event, hash);
+    if (target && settings_.event_original) {
+      static const FieldRef original = FieldRef::of("[event][original]");
+      static const FieldRef message = FieldRef::of("message");
+      const Value* text = event->get(message);
+      if (text && !event->get(original)) event->put(original) = *text;
+    }
     finish(event, target ? std::string_view(settings_.codec_name) : std::string_view());
     return;
   }
@@ -455,6 +535,19 @@ void BeatsHandler::emit(Object& hash, uint8_t version, uint32_t sequence) {
   decoded_.events.clear();
 }
 
+// Logstash's [@metadata][tls_peer]: "verified" with the protocol, subject and cipher suite when
+// the client presented a certificate (it was verified in the handshake), else "unverified".
+void BeatsHandler::add_tls_peer(Event& event, const net::Connection& conn) {
+  if (conn.peer_subject_rfc2253().empty()) {
+    event.put(settings_.tls_status_ref).set_string("unverified");
+    return;
+  }
+  event.put(settings_.tls_status_ref).set_string("verified");
+  event.put(settings_.tls_protocol_ref).set_string(conn.tls_protocol());
+  event.put(settings_.tls_subject_ref).set_string(conn.peer_subject_rfc2253());
+  event.put(settings_.tls_cipher_ref).set_string(conn.tls_cipher_suite());
+}
+
 void BeatsHandler::push(Event* event, uint32_t sequence) {
   event->attach_ack(token_);
   ctx_.push(event);
@@ -479,8 +572,22 @@ PluginSchema beats_schema() {
   schema.options.push_back(option_spec("add_hostname", OptionType::Boolean, cv_bool(false),
                                        "Copy [beat][hostname] into `host` when the event has no `host` (deprecated "
                                        "in Logstash)."));
-  schema.options.push_back(option_spec("include_codec_tag", OptionType::Boolean, cv_bool(true),
-                                       "Tag events `beats_input_codec_<codec>_applied` or `beats_input_raw_event`."));
+  OptionSpec codec_tag = option_spec("include_codec_tag", OptionType::Boolean, cv_bool(true),
+                                     "Deprecated (use `enrich`): tag events `beats_input_codec_<codec>_applied` or "
+                                     "`beats_input_raw_event`.");
+  codec_tag.deprecated = true;
+  schema.options.push_back(codec_tag);
+  OptionSpec peer = option_spec("ssl_peer_metadata", OptionType::Boolean, cv_bool(false),
+                                "Deprecated (use `enrich`): put the client certificate's details in "
+                                "[@metadata][tls_peer] (needs ssl_client_authentication optional or required).");
+  peer.deprecated = true;
+  schema.options.push_back(peer);
+  schema.options.push_back(option_spec(
+      "enrich", OptionType::Array, std::nullopt,
+      "What is added to each event: any of `source_metadata` (client address), `codec_metadata` (codec tag, "
+      "[event][original] under ECS), `ssl_peer_metadata` (client certificate: [@metadata][tls_peer][status], "
+      "protocol, subject, cipher suite), or one alias `all`, `none`, `default` (source_metadata + "
+      "codec_metadata, the default)."));
   schema.options.push_back(option_spec("max_frame_bytes", OptionType::Number, cv_number(32 << 20),
                                        "sluice: largest frame accepted; a larger one closes the connection."));
   schema.options.push_back(option_spec("max_decompressed_bytes", OptionType::Number, cv_number(64 << 20),

@@ -369,17 +369,17 @@ struct FileInput::Impl {
   static void set_if_absent(Event& event, const FieldRef& ref, std::string_view text) {
     const auto& path = ref.path();
     Object* object = &event.fields();
+    // operator[] finds or appends in one scan; a grown size tells that the field is new.
     for (size_t i = 0; i + 1 < path.size(); ++i) {
-      Value* value = object->find(path[i]);
-      if (!value) {
-        value = &(*object)[path[i]];
-        value->make_object();
-      } else if (!value->is_object()) {
-        return;
-      }
-      object = &value->as_object();
+      const size_t before = object->size();
+      Value& value = (*object)[path[i]];
+      if (object->size() != before) value.make_object();
+      else if (!value.is_object()) return;
+      object = &value.as_object();
     }
-    if (!object->find(path.back())) (*object)[path.back()].set_string(text);
+    const size_t before = object->size();
+    Value& leaf = (*object)[path.back()];
+    if (object->size() != before) leaf.set_string(text);
   }
 
   void deliver(WatchedFile& file, AckToken* token, Event* event) {

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdarg>
 #include <cstdio>
@@ -18,6 +19,8 @@
 #include <fstream>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -27,6 +30,7 @@
 
 #include "core/event_pool.h"
 #include "core/field_ref.h"
+#include "net/tls.h"
 #include "plugins/inputs/http/request.h"
 #include "runtime/logging.h"
 #include "runtime/registry.h"
@@ -39,6 +43,27 @@ using http_input::Request;
 constexpr int kQueueWaitMs = 1000;        // how long a request waits for queue room before 429
 constexpr int kIdleConnectionSeconds = 60;  // keep-alive connections without traffic are closed
 constexpr int kRestartDelayMs = 5000;       // after a failed bind, as Logstash restarts an input
+
+// A cipher suite as GnuTLS sees it; kx is GNUTLS_KX_UNKNOWN for TLS 1.3 suites.
+struct GnutlsSuite {
+  gnutls_kx_algorithm_t kx = GNUTLS_KX_UNKNOWN;
+  gnutls_cipher_algorithm_t cipher = GNUTLS_CIPHER_UNKNOWN;
+  gnutls_mac_algorithm_t mac = GNUTLS_MAC_UNKNOWN;
+  bool tls13 = false;
+};
+
+std::optional<GnutlsSuite> gnutls_suite(uint16_t id) {
+  unsigned char cs[2];
+  GnutlsSuite suite;
+  gnutls_protocol_t min_version;
+  for (size_t i = 0;; ++i) {
+    if (!gnutls_cipher_suite_info(i, cs, &suite.kx, &suite.cipher, &suite.mac, &min_version)) return std::nullopt;
+    if (cs[0] == (id >> 8) && cs[1] == (id & 0xff)) {
+      suite.tls13 = min_version == GNUTLS_TLS1_3;
+      return suite;
+    }
+  }
+}
 
 std::shared_ptr<spdlog::logger> log() { return logging::get("sluice.inputs.http"); }
 
@@ -97,6 +122,10 @@ class HttpInput final : public Input {
     threads_ = int(std::clamp<int64_t>(threads, 1, 256));
     max_pending_ = std::max<int64_t>(0, options.get_int("max_pending_requests"));
     max_content_length_ = size_t(std::max<int64_t>(1, options.get_int("max_content_length")));
+    int64_t max_connections = options.get_int("max_connections");
+    if (max_connections < 1 || max_connections > 1000000)
+      throw config::ConfigError(options.position("max_connections"), "http input: max_connections must be 1..1000000");
+    max_connections_ = unsigned(max_connections);
     response_code_ = int(options.get_int("response_code"));
     if (response_code_ != 200 && response_code_ != 201 && response_code_ != 202 && response_code_ != 204)
       throw config::ConfigError(options.position("response_code"),
@@ -156,8 +185,9 @@ class HttpInput final : public Input {
     std::string client_auth = options.get_string("ssl_client_authentication");
     auto authorities = options.get_string_array("ssl_certificate_authorities");
     if (!tls_) {
-      for (const char* name : {"ssl_certificate", "ssl_key", "ssl_certificate_authorities", "ssl_client_authentication",
-                               "ssl_supported_protocols"})
+      for (const char* name : {"ssl_certificate", "ssl_key", "ssl_key_passphrase", "ssl_certificate_authorities",
+                               "ssl_client_authentication", "ssl_supported_protocols", "ssl_cipher_suites",
+                               "ssl_handshake_timeout"})
         if (options.has(name)) log()->warn("[{}] {} is not used while ssl_enabled is false", id_, name);
       return;
     }
@@ -179,16 +209,113 @@ class HttpInput final : public Input {
                                 "optional or required");
     for (const std::string& path : authorities)
       trust_ += read_whole_file(path, options.position("ssl_certificate_authorities"), "ssl_certificate_authorities");
-    priorities_ = "NORMAL:-VERS-ALL";
+    if (options.has("ssl_key_passphrase")) key_passphrase_ = options.get_string("ssl_key_passphrase");
+    int64_t handshake_ms = options.get_int("ssl_handshake_timeout");
+    if (handshake_ms < 0)
+      throw config::ConfigError(options.position("ssl_handshake_timeout"), "http input: ssl_handshake_timeout must be >= 0");
+    // libmicrohttpd times connections in whole seconds.
+    handshake_timeout_seconds_ = unsigned((handshake_ms + 999) / 1000);
+
+    bool tls11 = false, tls12 = false, tls13 = false;
     for (const std::string& protocol : options.get_string_array("ssl_supported_protocols")) {
-      if (protocol == "TLSv1.1") priorities_ += ":+VERS-TLS1.1";
-      else if (protocol == "TLSv1.2") priorities_ += ":+VERS-TLS1.2";
-      else if (protocol == "TLSv1.3") priorities_ += ":+VERS-TLS1.3";
+      if (protocol == "TLSv1.1") tls11 = true;
+      else if (protocol == "TLSv1.2") tls12 = true;
+      else if (protocol == "TLSv1.3") tls13 = true;
       else
         throw config::ConfigError(options.position("ssl_supported_protocols"),
                                   fmt::format("http input: unsupported TLS protocol '{}' (TLSv1.1, TLSv1.2, TLSv1.3)",
                                               protocol));
     }
+    configure_cipher_suites(options, tls11, tls12, tls13);
+    priorities_ = "NORMAL:-VERS-ALL";
+    if (tls11) priorities_ += ":+VERS-TLS1.1";
+    if (tls12) priorities_ += ":+VERS-TLS1.2";
+    if (tls13) priorities_ += ":+VERS-TLS1.3";
+    priorities_ += cipher_priorities_;
+    check_tls_material(options);
+  }
+
+  // ssl_cipher_suites (IANA names as Logstash/Java, or OpenSSL's) onto GnuTLS: its priority strings
+  // choose key exchanges, ciphers and MACs separately, so the priority allows the combinations
+  // of the listed suites' parts and a handshake hook refuses any negotiated suite not listed.
+  void configure_cipher_suites(const Options& options, bool& tls11, bool& tls12, bool& tls13) {
+    auto names = options.get_string_array("ssl_cipher_suites");
+    if (names.empty()) return;
+    std::set<std::string> kx, ciphers, macs;
+    bool any13 = false, any12 = false;
+    for (const std::string& name : names) {
+      std::optional<uint16_t> id = net::cipher_suite_id(name);
+      std::optional<GnutlsSuite> suite = id ? gnutls_suite(*id) : std::nullopt;
+      if (!suite)
+        throw config::ConfigError(options.position("ssl_cipher_suites"),
+                                  fmt::format("http input: unknown or unsupported cipher suite '{}'", name));
+      allowed_suites_.push_back(*suite);
+      if (suite->tls13) any13 = true;
+      else {
+        any12 = true;
+        if (const char* n = gnutls_kx_get_name(suite->kx)) kx.insert(n);
+      }
+      if (const char* n = gnutls_cipher_get_name(suite->cipher)) ciphers.insert(n);
+      if (const char* n = gnutls_mac_get_name(suite->mac)) macs.insert(n);
+    }
+    // A protocol none of the listed suites belongs to cannot be negotiated (as in Java).
+    if (!any13) tls13 = false;
+    if (!any12) tls11 = tls12 = false;
+    if (!tls11 && !tls12 && !tls13)
+      throw config::ConfigError(options.position("ssl_cipher_suites"),
+                                "http input: no cipher suite of ssl_cipher_suites fits ssl_supported_protocols");
+    cipher_priorities_ = ":-CIPHER-ALL:-MAC-ALL:-KX-ALL";
+    for (const auto& n : ciphers) cipher_priorities_ += ":+" + n;
+    for (const auto& n : macs) cipher_priorities_ += ":+" + n;
+    for (const auto& n : kx) cipher_priorities_ += ":+" + n;
+  }
+
+  // The certificate, key (with its passphrase), trusted CAs and priority string load now, so a
+  // mistake is a config error with its position rather than a listener that never starts.
+  void check_tls_material(const Options& options) {
+    const char* error_position = nullptr;
+    gnutls_priority_t priority = nullptr;
+    const char* where = nullptr;
+    if (gnutls_priority_init(&priority, priorities_.c_str(), &where) < 0)
+      throw config::ConfigError(options.position(options.has("ssl_cipher_suites") ? "ssl_cipher_suites"
+                                                                                   : "ssl_supported_protocols"),
+                                "http input: GnuTLS rejects the TLS protocol/cipher settings");
+    gnutls_priority_deinit(priority);
+    gnutls_certificate_credentials_t credentials = nullptr;
+    if (gnutls_certificate_allocate_credentials(&credentials) < 0)
+      throw config::ConfigError(options.position("ssl_enabled"), "http input: cannot allocate TLS credentials");
+    gnutls_datum_t cert{reinterpret_cast<unsigned char*>(certificate_.data()), unsigned(certificate_.size())};
+    gnutls_datum_t key{reinterpret_cast<unsigned char*>(key_.data()), unsigned(key_.size())};
+    int rc = gnutls_certificate_set_x509_key_mem2(credentials, &cert, &key, GNUTLS_X509_FMT_PEM,
+                                                  key_passphrase_.empty() ? nullptr : key_passphrase_.c_str(), 0);
+    std::string message;
+    if (rc < 0) {
+      bool encrypted = key_.find("ENCRYPTED") != std::string::npos;
+      if (encrypted && key_passphrase_.empty()) {
+        error_position = "ssl_key";
+        message = "http input: ssl_key is encrypted; set ssl_key_passphrase";
+      } else if (encrypted) {
+        error_position = "ssl_key_passphrase";
+        message = "http input: cannot decrypt ssl_key with ssl_key_passphrase (wrong passphrase?)";
+      } else if (rc == GNUTLS_E_CERTIFICATE_KEY_MISMATCH) {
+        error_position = "ssl_key";
+        message = "http input: ssl_key does not match ssl_certificate";
+      } else {
+        error_position = "ssl_certificate";
+        message = fmt::format("http input: cannot load ssl_certificate/ssl_key: {}", gnutls_strerror(rc));
+      }
+    } else if (!trust_.empty()) {
+      gnutls_datum_t trust{reinterpret_cast<unsigned char*>(trust_.data()), unsigned(trust_.size())};
+      if (gnutls_certificate_set_x509_trust_mem(credentials, &trust, GNUTLS_X509_FMT_PEM) <= 0) {
+        error_position = "ssl_certificate_authorities";
+        message = "http input: no usable certificate in ssl_certificate_authorities";
+      }
+    }
+    gnutls_certificate_free_credentials(credentials);
+    if (error_position) throw config::ConfigError(options.position(error_position), message);
+    if (!key_passphrase_.empty() && !MHD_is_feature_supported(MHD_FEATURE_HTTPS_KEY_PASSWORD))
+      throw config::ConfigError(options.position("ssl_key_passphrase"),
+                                "http input: this libmicrohttpd cannot load encrypted keys");
   }
 
   void start_daemon() {
@@ -214,10 +341,14 @@ class HttpInput final : public Input {
     items.push_back({MHD_OPTION_SOCK_ADDR, 0, &address});
     items.push_back({MHD_OPTION_THREAD_POOL_SIZE, threads_, nullptr});
     items.push_back({MHD_OPTION_CONNECTION_TIMEOUT, kIdleConnectionSeconds, nullptr});
+    items.push_back({MHD_OPTION_CONNECTION_LIMIT, intptr_t(max_connections_), nullptr});
     items.push_back({MHD_OPTION_URI_LOG_CALLBACK, intptr_t(&HttpInput::on_uri), this});
     items.push_back({MHD_OPTION_NOTIFY_COMPLETED, intptr_t(&HttpInput::on_completed), this});
     items.push_back({MHD_OPTION_EXTERNAL_LOGGER, intptr_t(&HttpInput::on_mhd_log), this});
     if (tls_) {
+      items.push_back({MHD_OPTION_NOTIFY_CONNECTION, intptr_t(&HttpInput::on_connection), this});
+      if (!key_passphrase_.empty())
+        items.push_back({MHD_OPTION_HTTPS_KEY_PASSWORD, 0, const_cast<char*>(key_passphrase_.c_str())});
       items.push_back({MHD_OPTION_HTTPS_MEM_CERT, 0, const_cast<char*>(certificate_.c_str())});
       items.push_back({MHD_OPTION_HTTPS_MEM_KEY, 0, const_cast<char*>(key_.c_str())});
       items.push_back({MHD_OPTION_HTTPS_PRIORITIES, 0, const_cast<char*>(priorities_.c_str())});
@@ -249,12 +380,106 @@ class HttpInput final : public Input {
     std::vsnprintf(text, sizeof text, format, args);
     std::string_view line(text);
     while (!line.empty() && line.back() == '\n') line.remove_suffix(1);
-    log()->debug("[{}] {}", static_cast<HttpInput*>(cls)->id_, line);
+    // A failed TLS handshake closes that connection: say why (libmicrohttpd's words).
+    bool tls = line.find("andshake") != std::string_view::npos || line.find("TLS") != std::string_view::npos;
+    if (tls) log()->warn("[{}] TLS handshake failed, connection closed: {}", static_cast<HttpInput*>(cls)->id_, line);
+    else log()->debug("[{}] {}", static_cast<HttpInput*>(cls)->id_, line);
+  }
+
+  // A TLS connection was accepted; its GnuTLS session exists, the handshake has not begun.
+  // libmicrohttpd only *requests* a client certificate (and the access handler used to refuse a
+  // client without one at its first request): here the session is told to require one and to
+  // verify it during the handshake, and the connection gets the handshake timeout until the
+  // handshake is done.
+  static void on_connection(void* cls, MHD_Connection* connection, void** socket_context,
+                            MHD_ConnectionNotificationCode code) {
+    auto* self = static_cast<HttpInput*>(cls);
+    if (code != MHD_CONNECTION_NOTIFY_STARTED) return;
+    *socket_context = self;
+    const MHD_ConnectionInfo* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (!info || !info->tls_session) return;
+    auto session = static_cast<gnutls_session_t>(info->tls_session);
+    if (self->require_client_certificate_) {
+      gnutls_certificate_server_set_request(session, GNUTLS_CERT_REQUIRE);
+      gnutls_session_set_verify_cert(session, nullptr, 0);  // GnuTLS verifies it in the handshake
+    }
+    // `optional`: GnuTLS's own verification would also refuse a client without a certificate,
+    // so the hook below verifies one that was sent.
+    if (self->handshake_timeout_seconds_ > 0)
+      MHD_set_connection_option(connection, MHD_CONNECTION_OPTION_TIMEOUT, self->handshake_timeout_seconds_);
+    // libmicrohttpd keeps the connection as the session's (or the transport's) pointer: the hook
+    // finds it there. Should neither hold, the access handler still checks the suite per request
+    // and on_uri restores the idle timeout.
+    int where = gnutls_session_get_ptr(session) == connection     ? kConnectionInSessionPtr
+                : gnutls_transport_get_ptr(session) == connection ? kConnectionInTransportPtr
+                                                                   : 0;
+    if (where != 0) {
+      connection_pointer().store(where);
+      gnutls_handshake_set_hook_function(session, GNUTLS_HANDSHAKE_FINISHED, GNUTLS_HOOK_POST,
+                                         &HttpInput::on_handshake_finished);
+    }
+  }
+
+  static constexpr int kConnectionInSessionPtr = 1, kConnectionInTransportPtr = 2;
+  // The same for every connection of this libmicrohttpd build.
+  static std::atomic<int>& connection_pointer() {
+    static std::atomic<int> where{0};
+    return where;
+  }
+
+  static int on_handshake_finished(gnutls_session_t session, unsigned, unsigned, unsigned, const gnutls_datum_t*) {
+    int where = connection_pointer().load();
+    auto* connection = static_cast<MHD_Connection*>(where == kConnectionInSessionPtr ? gnutls_session_get_ptr(session)
+                                                    : where == kConnectionInTransportPtr
+                                                        ? gnutls_transport_get_ptr(session)
+                                                        : nullptr);
+    const MHD_ConnectionInfo* info =
+        connection ? MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT) : nullptr;
+    auto* self = info ? static_cast<HttpInput*>(info->socket_context) : nullptr;
+    if (!self) return 0;
+    if (self->verify_clients_ && !self->require_client_certificate_ && !self->presented_certificate_valid(session)) {
+      log()->warn("[{}] TLS handshake refused: client certificate not trusted", self->id_);
+      return GNUTLS_E_CERTIFICATE_ERROR;
+    }
+    if (!self->suite_allowed(session)) {
+      const char* name =
+          gnutls_cipher_suite_get_name(gnutls_kx_get(session), gnutls_cipher_get(session), gnutls_mac_get(session));
+      log()->warn("[{}] TLS handshake refused: negotiated cipher suite {} is not in ssl_cipher_suites", self->id_,
+                  name ? name : "?");
+      return GNUTLS_E_UNWANTED_ALGORITHM;
+    }
+    MHD_set_connection_option(connection, MHD_CONNECTION_OPTION_TIMEOUT, unsigned(kIdleConnectionSeconds));
+    return 0;
+  }
+
+  // True without a certificate (so far: in TLS 1.3 it comes after the server's Finished) or with one
+  // that verifies against ssl_certificate_authorities.
+  static bool presented_certificate_valid(gnutls_session_t session) {
+    unsigned count = 0;
+    if (!gnutls_certificate_get_peers(session, &count) || count == 0) return true;
+    unsigned status = 0;
+    return gnutls_certificate_verify_peers2(session, &status) == GNUTLS_E_SUCCESS && status == 0;
+  }
+
+  bool suite_allowed(gnutls_session_t session) const {
+    if (allowed_suites_.empty()) return true;
+    bool tls13 = gnutls_protocol_get_version(session) == GNUTLS_TLS1_3;
+    gnutls_cipher_algorithm_t cipher = gnutls_cipher_get(session);
+    gnutls_mac_algorithm_t mac = gnutls_mac_get(session);
+    gnutls_kx_algorithm_t kx = gnutls_kx_get(session);
+    for (const GnutlsSuite& suite : allowed_suites_) {
+      if (suite.tls13 != tls13 || suite.cipher != cipher || suite.mac != mac) continue;
+      if (tls13 || suite.kx == kx) return true;
+    }
+    return false;
   }
 
   static void* on_uri(void* cls, const char* uri, MHD_Connection* connection) {
-    (void)cls;
-    (void)connection;
+    auto* self = static_cast<HttpInput*>(cls);
+    // Past the handshake (a request line arrived): back to the idle timeout, in case the hook
+    // could not be installed.
+    if (self->tls_ && self->handshake_timeout_seconds_ > 0)
+      MHD_set_connection_option(connection, MHD_CONNECTION_OPTION_TIMEOUT, unsigned(kIdleConnectionSeconds));
     auto* state = new RequestState;
     state->request.uri = uri ? uri : "";
     return state;
@@ -336,6 +561,13 @@ class HttpInput final : public Input {
   // Headers are in: reject what can be rejected before reading the body.
   MHD_Result begin(MHD_Connection* connection, RequestState& state, int64_t pending) {
     if (tls_ && verify_clients_ && !client_certificate_ok(connection)) return MHD_NO;  // closes the connection
+    if (tls_ && !allowed_suites_.empty()) {  // the handshake hook refused it already; kept as a second check
+      const MHD_ConnectionInfo* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+      if (!info || !info->tls_session || !suite_allowed(static_cast<gnutls_session_t>(info->tls_session))) {
+        log()->warn("[{}] cipher suite not in ssl_cipher_suites; connection closed", id_);
+        return MHD_NO;
+      }
+    }
     MHD_get_connection_values(connection, MHD_HEADER_KIND, &HttpInput::collect_header, &state.request);
     if (const MHD_ConnectionInfo* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS)) {
       const sockaddr* address = info->client_addr;
@@ -356,7 +588,7 @@ class HttpInput final : public Input {
       char* end = nullptr;
       unsigned long long declared = std::strtoull(length, &end, 10);
       if (end != length && declared > max_content_length_)
-        return respond(connection, MHD_HTTP_PAYLOAD_TOO_LARGE, "", false);
+        return respond(connection, MHD_HTTP_CONTENT_TOO_LARGE, "", false);
     }
     return MHD_YES;
   }
@@ -379,7 +611,7 @@ class HttpInput final : public Input {
   }
 
   MHD_Result finish(MHD_Connection* connection, RequestState& state) {
-    if (state.too_large) return respond(connection, MHD_HTTP_PAYLOAD_TOO_LARGE, "", false);
+    if (state.too_large) return respond(connection, MHD_HTTP_CONTENT_TOO_LARGE, "", false);
     const std::string* content_type = nullptr;
     const std::string* content_encoding = nullptr;
     for (const auto& [name, value] : state.request.headers) {
@@ -391,7 +623,7 @@ class HttpInput final : public Input {
     if (content_encoding) {
       switch (http_input::inflate_body(*content_encoding, state.body, max_content_length_, inflated)) {
         case http_input::InflateResult::Ok: body = inflated; break;
-        case http_input::InflateResult::TooLarge: return respond(connection, MHD_HTTP_PAYLOAD_TOO_LARGE, "", false);
+        case http_input::InflateResult::TooLarge: return respond(connection, MHD_HTTP_CONTENT_TOO_LARGE, "", false);
         case http_input::InflateResult::Unsupported:
           return respond(connection, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "", false);
         case http_input::InflateResult::Corrupt: return respond(connection, MHD_HTTP_BAD_REQUEST, "", false);
@@ -448,6 +680,7 @@ class HttpInput final : public Input {
   int threads_ = 1;
   int64_t max_pending_ = 200;
   size_t max_content_length_ = 100 << 20;
+  unsigned max_connections_ = 1000;
   int response_code_ = 200;
   std::vector<std::pair<std::string, std::string>> response_headers_;
   http_input::FieldTargets targets_;
@@ -457,7 +690,10 @@ class HttpInput final : public Input {
   bool tls_ = false;
   bool verify_clients_ = false;
   bool require_client_certificate_ = false;
-  std::string certificate_, key_, trust_, priorities_;
+  std::string certificate_, key_, trust_, priorities_, cipher_priorities_;
+  std::string key_passphrase_;  // never logged
+  unsigned handshake_timeout_seconds_ = 10;
+  std::vector<GnutlsSuite> allowed_suites_;  // empty = GnuTLS's defaults
 
   std::unique_ptr<CodecSet> prototype_;
   std::mutex codecs_mutex_;
@@ -505,7 +741,15 @@ PluginSchema http_schema() {
                   "Password for HTTP basic authentication (both user and password enable it)."),
       option_spec("ssl_enabled", OptionType::Boolean, cv_bool(false), "Serve HTTPS."),
       option_spec("ssl_certificate", OptionType::Path, std::nullopt, "PEM certificate (chain) of the server."),
-      option_spec("ssl_key", OptionType::Path, std::nullopt, "PEM private key of the server (PKCS#1 or PKCS#8)."),
+      option_spec("ssl_key", OptionType::Path, std::nullopt,
+                  "PEM private key of the server (PKCS#1 or PKCS#8, encrypted with ssl_key_passphrase or not)."),
+      option_spec("ssl_key_passphrase", OptionType::Password, std::nullopt, "Passphrase of an encrypted ssl_key."),
+      option_spec("ssl_cipher_suites", OptionType::Array, cv_array({}),
+                  "Allowed cipher suites, IANA names as Logstash's (TLS_AES_128_GCM_SHA256, "
+                  "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256) or OpenSSL's; default GnuTLS's."),
+      option_spec("ssl_handshake_timeout", OptionType::Number, cv_number(10000),
+                  "Milliseconds a client has to complete the TLS handshake (counted in whole seconds); 0 = the "
+                  "idle timeout (60 s)."),
       option_spec("ssl_certificate_authorities", OptionType::Array, cv_array({}),
                   "PEM files of the CAs that client certificates are verified against."),
       option_spec("ssl_client_authentication", OptionType::String, cv_string("none"),
@@ -517,6 +761,8 @@ PluginSchema http_schema() {
                   "Request-handling threads (default: the number of cores)."),
       option_spec("max_pending_requests", OptionType::Number, cv_number(200),
                   "Requests accepted beyond `threads` before answering 429."),
+      option_spec("max_connections", OptionType::Number, cv_number(1000),
+                  "sluice: most concurrent connections (shared among `threads`); more wait in the listen backlog."),
       option_spec("max_content_length", OptionType::Number, cv_number(100 * 1024 * 1024),
                   "Largest request body (after decompression) in bytes; larger ones get 413."),
       option_spec("response_code", OptionType::Number, cv_number(200),
