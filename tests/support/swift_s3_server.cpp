@@ -116,13 +116,16 @@ for name, port in (("account", {}), ("container", {}), ("object", {})):
   start_daemon("container");
   start_daemon("object");
   start_daemon("proxy");
-  // The proxy's healthcheck does not cover the backends: wait for a real bucket round trip.
+  // The proxy's healthcheck does not cover the backends: wait for a real bucket round trip,
+  // then an object one (the object server can come up after the container server, and a test's
+  // first put_object would fail).
   s3::S3Client probe(settings("sluice-ready-probe"));
+  bool bucket_ready = false;
   bool ready = wait_until(
       [&] {
         if (!proxy_->running()) return false;
-        s3::S3Result r = probe.create_bucket("sluice-ready-probe");
-        return r.ok();
+        if (!bucket_ready) bucket_ready = probe.create_bucket("sluice-ready-probe").ok();
+        return bucket_ready && probe.put_object("ready", "x").ok();
       },
       std::chrono::seconds(180));
   if (!ready) throw std::runtime_error("swift s3 did not become ready:\n" + logs());
