@@ -24,8 +24,8 @@ class AckToken {
   // releases its own hold once the chunk is handed over.
   static AckToken* create(AckListener* listener, uint64_t chunk_id) { return new AckToken(listener, chunk_id); }
   void retain(int n = 1) { holds_.fetch_add(n, std::memory_order_relaxed); }
-  void release() {
-    if (holds_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+  void release(int n = 1) {
+    if (holds_.fetch_sub(n, std::memory_order_acq_rel) == n) {
       if (listener_) listener_->acked(chunk_id_);
       delete this;
     }

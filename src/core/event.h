@@ -51,6 +51,8 @@ class Event {
 
   // Attaches the event to its source's chunk: takes one hold on the token.
   void attach_ack(AckToken* token) { ack_ = AckHold::retain(token); }
+  // Takes over a hold the caller already owns.
+  void adopt_ack(AckToken* token) { ack_ = AckHold(token); }
   AckToken* ack_token() const { return ack_.get(); }
   void release_ack() { ack_.reset(); }
 

@@ -274,6 +274,35 @@ Object& Object::operator=(const Object& o) {
   return *this;
 }
 
+namespace {
+
+// Field names are short: two overlapping loads of 8 (or 4) bytes compare them without a call
+// to memcmp. Reads stay within [0, n) of both.
+inline bool same_bytes(const char* a, const char* b, size_t n) {
+  if (n >= 8) {
+    if (n > 16) return std::memcmp(a, b, n) == 0;
+    uint64_t a0, b0, a1, b1;
+    std::memcpy(&a0, a, 8);
+    std::memcpy(&b0, b, 8);
+    std::memcpy(&a1, a + n - 8, 8);
+    std::memcpy(&b1, b + n - 8, 8);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+  }
+  if (n >= 4) {
+    uint32_t a0, b0, a1, b1;
+    std::memcpy(&a0, a, 4);
+    std::memcpy(&b0, b, 4);
+    std::memcpy(&a1, a + n - 4, 4);
+    std::memcpy(&b1, b + n - 4, 4);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+  }
+  for (size_t i = 0; i < n; ++i)
+    if (a[i] != b[i]) return false;
+  return true;
+}
+
+}  // namespace
+
 Value* Object::find(std::string_view key) {
   const size_t n = key.size();
   if (n == 0) {
@@ -281,12 +310,11 @@ Value* Object::find(std::string_view key) {
       if (entries_[i].key.empty()) return &entries_[i].value;
     return nullptr;
   }
-  // Size and first byte reject almost every other key before a memcmp call is worth making.
+  // Size and first byte reject almost every other key before the full compare.
   const char first = key[0];
   for (size_t i = 0; i < size_; ++i) {
     const std::string& k = entries_[i].key;
-    if (k.size() == n && k[0] == first && std::memcmp(k.data() + 1, key.data() + 1, n - 1) == 0)
-      return &entries_[i].value;
+    if (k.size() == n && k[0] == first && same_bytes(k.data(), key.data(), n)) return &entries_[i].value;
   }
   return nullptr;
 }
@@ -298,7 +326,7 @@ Value& Object::operator[](std::string_view key) {
   if (size_ == entries_.size()) entries_.emplace_back();
   Entry& entry = entries_[size_++];
   // A recycled event refills its slots in the same order: the slot mostly holds this key already.
-  if (entry.key.size() != key.size() || std::memcmp(entry.key.data(), key.data(), key.size()) != 0)
+  if (entry.key.size() != key.size() || !same_bytes(entry.key.data(), key.data(), key.size()))
     entry.key.assign(key.data(), key.size());
   entry.value.set_null();
   return entry.value;

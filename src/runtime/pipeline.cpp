@@ -70,6 +70,7 @@ class InputRunner final : public InputContext {
   InputRunner(Pipeline::Impl& pipeline, InputSlot& slot);
   Event* new_event() override { return sluice::new_event(); }
   bool push(Event* event) override;
+  bool push_unit(const UnitDecoder& decoder, std::string_view unit, std::string_view origin, AckToken* token) override;
   void flush() override;
   bool try_push(std::span<Event* const> events, int timeout_ms) override;
   bool stopping() const override;
@@ -78,8 +79,17 @@ class InputRunner final : public InputContext {
  private:
   Pipeline::Impl& pipeline_;
   InputSlot& slot_;
+  // Each raw unit owns one hold on its chunk. They are taken from the chunk's counter in
+  // runs (a credit), so this thread does not write the counter once per line while workers
+  // release it from theirs; what is left is given back at flush().
+  static constexpr int kUnitHoldCredit = 64;
+  AckToken* take_unit_hold(AckToken* token);
+  void return_unit_holds();
+
   std::vector<EventQueue::Item> group_;
   size_t group_limit_;
+  AckToken* credit_token_ = nullptr;
+  int credit_ = 0;
 };
 
 struct InputSlot {
@@ -150,15 +160,52 @@ bool InputRunner::push(Event* event) {
   if (!event) return !stopping();
   slot_.decoration.apply(*event);
   size_t bytes = event->approx_bytes();
-  group_.push_back({event, uint32_t(std::min<size_t>(bytes, UINT32_MAX))});
+  group_.push_back({event, nullptr, uint32_t(std::min<size_t>(bytes, UINT32_MAX))});
   if (group_.size() >= group_limit_) flush();
   return !stopping();
 }
 
+bool InputRunner::push_unit(const UnitDecoder& decoder, std::string_view unit, std::string_view origin,
+                            AckToken* token) {
+  RawUnit* raw = new_raw_unit();
+  raw->bytes.assign(unit.data(), unit.size());
+  if (raw->origin != origin) raw->origin.assign(origin.data(), origin.size());
+  raw->decoder = &decoder;
+  raw->decoration = &slot_.decoration;
+  raw->token = take_unit_hold(token);
+  // The event built from it is bigger than the bytes; this bounds what the queue holds.
+  size_t bytes = sizeof(RawUnit) + unit.size() + origin.size();
+  group_.push_back({nullptr, raw, uint32_t(std::min<size_t>(bytes, UINT32_MAX))});
+  if (group_.size() >= group_limit_) flush();
+  return !stopping();
+}
+
+AckToken* InputRunner::take_unit_hold(AckToken* token) {
+  if (!token) return nullptr;
+  if (token != credit_token_ || credit_ == 0) {
+    return_unit_holds();
+    token->retain(kUnitHoldCredit);
+    credit_token_ = token;
+    credit_ = kUnitHoldCredit;
+  }
+  --credit_;
+  return token;
+}
+
+void InputRunner::return_unit_holds() {
+  if (credit_token_ && credit_ > 0) credit_token_->release(credit_);
+  credit_token_ = nullptr;
+  credit_ = 0;
+}
+
 void InputRunner::flush() {
-  if (group_.empty()) return;
+  if (group_.empty()) {
+    return_unit_holds();
+    return;
+  }
   size_t n = group_.size();
   bool complete = pipeline_.queue->push(group_);
+  return_unit_holds();
   size_t queued = n - group_.size();
   pipeline_.metrics.events_in.fetch_add(queued, std::memory_order_relaxed);
   if (slot_.metrics) slot_.metrics->events_out.fetch_add(queued, std::memory_order_relaxed);
@@ -166,8 +213,12 @@ void InputRunner::flush() {
     // The queue closed under us (cannot happen while run() is active; defensive): these
     // events were never processed, so their chunks must not be acknowledged.
     for (auto& item : group_) {
-      if (AckToken* token = item.event->ack_token()) token->retain();
-      free_event(item.event);
+      if (item.event) {
+        if (AckToken* token = item.event->ack_token()) token->retain();
+        free_event(item.event);
+      } else {
+        free_raw_unit(item.unit);  // keeps its hold: the chunk stays pinned
+      }
     }
     group_.clear();
   }
@@ -179,7 +230,7 @@ bool InputRunner::try_push(std::span<Event* const> events, int timeout_ms) {
   group.reserve(events.size());
   for (Event* event : events) {
     slot_.decoration.apply(*event);
-    group.push_back({event, uint32_t(std::min<size_t>(event->approx_bytes(), UINT32_MAX))});
+    group.push_back({event, nullptr, uint32_t(std::min<size_t>(event->approx_bytes(), UINT32_MAX))});
   }
   size_t n = group.size();
   bool queued = false;
@@ -372,15 +423,72 @@ void Pipeline::Impl::maybe_flush(BatchRunner& runner) {
   flushing.store(false);
 }
 
+namespace {
+
+// Takes the events a worker decodes from a raw unit into its batch: the input's decoration,
+// then the unit's hold on its chunk (to the first event; later ones take their own).
+class UnitExpander final : public EventSink {
+ public:
+  explicit UnitExpander(std::vector<Event*>& batch) : batch_(batch) {}
+
+  void start(const RawUnit& unit) {
+    decoration_ = unit.decoration;
+    token_ = unit.token;
+    hold_given_ = false;
+  }
+  void accept(Event* event) override {
+    if (!event) return;
+    if (decoration_) decoration_->apply(*event);
+    if (token_) {
+      if (hold_given_) event->attach_ack(token_);
+      else event->adopt_ack(token_);
+      hold_given_ = true;
+    }
+    batch_.push_back(event);
+  }
+  // A unit that made no event is done: its hold goes.
+  void finish() {
+    if (token_ && !hold_given_) token_->release();
+  }
+
+ private:
+  std::vector<Event*>& batch_;
+  const Decoration* decoration_ = nullptr;
+  AckToken* token_ = nullptr;
+  bool hold_given_ = false;
+};
+
+}  // namespace
+
 void Pipeline::Impl::run_worker(int index) {
   name_thread(fmt::format("[{}]>worker{}", settings.id, index));
   BatchRunner runner(plan, metrics, settings.id);
+  std::vector<EventQueue::Item> items;
+  items.reserve(size_t(settings.batch_size));
   std::vector<Event*> batch;
   batch.reserve(size_t(settings.batch_size));
+  UnitExpander expander(batch);
   auto delay = std::chrono::milliseconds(std::max(0, settings.batch_delay_ms));
   for (;;) {
-    size_t n = queue->pop_batch(batch, size_t(settings.batch_size), delay, kWorkerIdleWait);
-    if (n > 0) runner.process(batch);
+    items.clear();
+    size_t n = queue->pop_batch(items, size_t(settings.batch_size), delay, kWorkerIdleWait);
+    for (EventQueue::Item& item : items) {
+      if (item.event) {
+        batch.push_back(item.event);
+        continue;
+      }
+      RawUnit* unit = item.unit;
+      expander.start(*unit);
+      try {
+        unit->decoder->decode(unit->bytes, unit->origin, expander);
+        expander.finish();
+      } catch (const std::exception& e) {
+        // The unit's chunk stays unacknowledged (its hold is kept): the source offers it again.
+        pipeline_log()->error("[{}] decoding an input unit failed: {}", settings.id, e.what());
+      }
+      free_raw_unit(unit);
+    }
+    if (!batch.empty()) runner.process(batch);
     maybe_flush(runner);
     if (n == 0 && queue->drained()) break;
   }

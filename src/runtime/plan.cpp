@@ -38,3 +38,33 @@ void Filter::filter_batch(std::span<Event* const> events, std::vector<char>& mat
 }
 
 }  // namespace sluice
+
+namespace sluice {
+
+namespace {
+
+// Decodes on the input's thread, for contexts without deferred decoding (tests, embedders).
+class ImmediateUnitSink final : public EventSink {
+ public:
+  ImmediateUnitSink(InputContext& ctx, AckToken* token) : ctx_(ctx), token_(token) {}
+  void accept(Event* event) override {
+    event->attach_ack(token_);
+    if (!ctx_.push(event)) refused = true;
+  }
+  bool refused = false;
+
+ private:
+  InputContext& ctx_;
+  AckToken* token_;
+};
+
+}  // namespace
+
+bool InputContext::push_unit(const UnitDecoder& decoder, std::string_view unit, std::string_view origin,
+                             AckToken* token) {
+  ImmediateUnitSink sink(*this, token);
+  decoder.decode(unit, origin, sink);
+  return !sink.refused && !stopping();
+}
+
+}  // namespace sluice

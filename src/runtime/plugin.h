@@ -87,6 +87,18 @@ class Codec {
   virtual void encode(const Event& event, std::string& out) = 0;
   // A new instance with the same options (codecs keep per-stream state).
   virtual std::unique_ptr<Codec> clone() const = 0;
+  // Whether decode_unit() of one unit depends on no earlier unit, so that units can be decoded
+  // by any worker (each with its own clone). Codecs that join units (multiline) say no.
+  virtual bool decodes_units_independently() const { return false; }
+};
+
+// How an input's raw units become events on a worker (see InputContext::push_unit).
+class UnitDecoder {
+ public:
+  virtual ~UnitDecoder() = default;
+  // Adds the events of one unit to `sink` (usually one). Called by worker threads concurrently:
+  // keep per-call state per thread. `origin` is what the input gave with the unit.
+  virtual void decode(std::string_view unit, std::string_view origin, EventSink& sink) const = 0;
 };
 
 // The input's side of the pipeline queue.
@@ -111,6 +123,12 @@ class InputContext {
     flush();
     return true;
   }
+  // Queues a unit still to be decoded: a worker calls decoder.decode() on it, applies the input's
+  // decoration and gives the events the unit's hold on `token` (the caller keeps its own hold).
+  // For inputs that would otherwise decode many small units on their thread (file lines): the
+  // events are then built on the core that filters them. `decoder` must outlive the pipeline's
+  // queue (a member of the input is fine). Same buffering and return value as push().
+  virtual bool push_unit(const UnitDecoder& decoder, std::string_view unit, std::string_view origin, AckToken* token);
   virtual bool stopping() const = 0;
   // Waits up to ms for a stop request; returns true if stopping.
   virtual bool wait_for_stop(int ms) = 0;

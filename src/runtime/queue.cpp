@@ -16,9 +16,13 @@ EventQueue::~EventQueue() {
   std::lock_guard lock(mutex_);
   while (count_ > 0) {
     // Never processed: pin the chunk so the source does not take the event as done.
-    Event* event = ring_[head_].event;
-    if (AckToken* token = event->ack_token()) token->retain();
-    free_event(event);
+    Item& item = ring_[head_];
+    if (item.event) {
+      if (AckToken* token = item.event->ack_token()) token->retain();
+      free_event(item.event);
+    } else if (item.unit) {
+      free_raw_unit(item.unit);  // its hold is never released: the chunk stays pinned
+    }
     head_ = (head_ + 1) % capacity_;
     --count_;
   }
@@ -120,6 +124,17 @@ bool EventQueue::push(std::vector<Item>& group) {
 
 size_t EventQueue::pop_batch(std::vector<Event*>& out, size_t max, std::chrono::milliseconds fill_delay,
                              std::chrono::milliseconds idle_wait) {
+  std::vector<Item> items;
+  size_t n = pop_batch(items, max, fill_delay, idle_wait);
+  for (Item& item : items) {
+    if (item.event) out.push_back(item.event);
+    if (item.unit) free_raw_unit(item.unit);
+  }
+  return n;
+}
+
+size_t EventQueue::pop_batch(std::vector<Item>& out, size_t max, std::chrono::milliseconds fill_delay,
+                             std::chrono::milliseconds idle_wait) {
   if (max == 0) return 0;
   std::unique_lock lock(mutex_);
   if (count_ == 0 && !closed_) {
@@ -140,9 +155,9 @@ size_t EventQueue::pop_batch(std::vector<Event*>& out, size_t max, std::chrono::
   size_t n = std::min(max, count_);
   for (size_t i = 0; i < n; ++i) {
     Item& item = ring_[head_];
-    out.push_back(item.event);
+    out.push_back(item);
     bytes_ -= item.bytes;
-    item.event = nullptr;
+    item = Item{};
     head_ = (head_ + 1) % capacity_;
   }
   count_ -= n;

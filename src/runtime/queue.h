@@ -12,14 +12,17 @@
 #include <vector>
 
 #include "core/event.h"
+#include "core/event_pool.h"
 #include "runtime/metrics.h"
 
 namespace sluice {
 
 class EventQueue {
  public:
+  // An event, or a raw unit a worker decodes (RawUnit): either counts as one event.
   struct Item {
     Event* event = nullptr;
+    RawUnit* unit = nullptr;
     uint32_t bytes = 0;
   };
 
@@ -42,6 +45,9 @@ class EventQueue {
   // Takes up to `max` events into `out` (appended). Waits up to `idle_wait` for a first event,
   // then up to `fill_delay` for the batch to fill. Returns the number taken; 0 with drained()
   // true means the queue is closed and empty.
+  size_t pop_batch(std::vector<Item>& out, size_t max, std::chrono::milliseconds fill_delay,
+                   std::chrono::milliseconds idle_wait);
+  // The same for a queue that holds events only (raw units would be an error: they are freed).
   size_t pop_batch(std::vector<Event*>& out, size_t max, std::chrono::milliseconds fill_delay,
                    std::chrono::milliseconds idle_wait);
 

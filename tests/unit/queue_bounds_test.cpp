@@ -18,7 +18,7 @@ std::vector<EventQueue::Item> make_group(int n, int first_seq = 0, uint32_t byte
   for (int i = 0; i < n; ++i) {
     Event* e = new_event();
     e->fields()["seq"].set_int(first_seq + i);
-    group.push_back({e, bytes});
+    group.push_back({e, nullptr, bytes});
   }
   return group;
 }

@@ -35,6 +35,7 @@ class JsonCodec final : public Codec {
   void encode(const Event& event, std::string& out) override { json_append_event(out, event); }
 
   std::unique_ptr<Codec> clone() const override { return std::make_unique<JsonCodec>(*this); }
+  bool decodes_units_independently() const override { return true; }
 
  private:
   Charset charset_;

@@ -88,6 +88,7 @@ class JsonLinesCodec final : public Codec {
   }
 
   std::unique_ptr<Codec> clone() const override { return std::make_unique<JsonLinesCodec>(*this); }
+  bool decodes_units_independently() const override { return true; }
 
  private:
   void decode_line(std::string_view line, Timestamp now, EventSink& sink) {

@@ -60,6 +60,7 @@ class LineCodec final : public Codec {
   }
 
   std::unique_ptr<Codec> clone() const override { return std::make_unique<LineCodec>(*this); }
+  bool decodes_units_independently() const override { return true; }
 
  private:
   void emit(std::string_view line, Timestamp now, EventSink& sink) {

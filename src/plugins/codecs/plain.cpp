@@ -49,6 +49,7 @@ class PlainCodec final : public Codec {
   }
 
   std::unique_ptr<Codec> clone() const override { return std::make_unique<PlainCodec>(*this); }
+  bool decodes_units_independently() const override { return true; }
 
  private:
   Charset charset_;

@@ -132,6 +132,7 @@ class CefCodec final : public Codec {
   void encode(const Event& event, std::string& out) override { format_->encode(event, *encode_, out); }
 
   std::unique_ptr<Codec> clone() const override { return std::make_unique<CefCodec>(*this); }
+  bool decodes_units_independently() const override { return true; }
 
  private:
   void handle(std::string_view raw, EventSink& sink) {

@@ -334,6 +334,53 @@ struct FileInput::Impl {
     WatchedFile* file_;
   };
 
+  // Decodes a line on the worker that takes it (InputContext::push_unit) when the codec decodes
+  // each line on its own: the event is then built on the core that filters and writes it.
+  // Each worker thread decodes with its own clone of the codec (codecs keep scratch state).
+  class LineDecoder final : public UnitDecoder {
+   public:
+    explicit LineDecoder(const Impl& impl) : impl_(impl) {}
+
+    void decode(std::string_view unit, std::string_view origin, EventSink& sink) const override {
+      FieldsSink fields(impl_, origin, sink);
+      codec_for_this_thread().decode_unit(unit, fields);
+    }
+
+   private:
+    class FieldsSink final : public EventSink {
+     public:
+      FieldsSink(const Impl& impl, std::string_view path, EventSink& next) : impl_(impl), path_(path), next_(next) {}
+      void accept(Event* event) override {
+        impl_.add_file_fields(*event, path_);
+        next_.accept(event);
+      }
+
+     private:
+      const Impl& impl_;
+      std::string_view path_;
+      EventSink& next_;
+    };
+
+    Codec& codec_for_this_thread() const {
+      // Keyed by a number never reused, so a later input at this address gets its own clones.
+      thread_local std::vector<std::pair<uint64_t, std::unique_ptr<Codec>>> clones;
+      for (auto& [id, codec] : clones)
+        if (id == id_) return *codec;
+      std::lock_guard lock(clone_mutex_);  // clone() reads the prototype, shared by all threads
+      clones.emplace_back(id_, impl_.codec->clone());
+      return *clones.back().second;
+    }
+
+    static uint64_t next_id() {
+      static std::atomic<uint64_t> counter{0};
+      return ++counter;
+    }
+
+    const Impl& impl_;
+    const uint64_t id_ = next_id();
+    mutable std::mutex clone_mutex_;
+  };
+
   struct OpenChunk {
     AckToken* token = nullptr;
     uint64_t id = 0;
@@ -382,12 +429,18 @@ struct FileInput::Impl {
     if (object->size() != before) leaf.set_string(text);
   }
 
-  void deliver(WatchedFile& file, AckToken* token, Event* event) {
-    Object& metadata = event->metadata();
-    metadata["path"].set_string(file.path);
+  // The file input's fields: [@metadata][path]/[host] and the path and host under their ECS or
+  // legacy names (unless the codec set them).
+  void add_file_fields(Event& event, std::string_view path) const {
+    Object& metadata = event.metadata();
+    metadata["path"].set_string(path);
     metadata["host"].set_string(cfg.host);
-    set_if_absent(*event, path_ref, file.path);
-    set_if_absent(*event, host_ref, cfg.host);
+    set_if_absent(event, path_ref, path);
+    set_if_absent(event, host_ref, cfg.host);
+  }
+
+  void deliver(WatchedFile& file, AckToken* token, Event* event) {
+    add_file_fields(*event, file.path);
     event->attach_ack(token);
     // false: the pipeline is stopping; the event is still processed, we just stop reading.
     if (!ctx->push(event)) push_refused = true;
@@ -407,6 +460,14 @@ struct FileInput::Impl {
     token->release();  // the input's own hold: from now on only the events keep the chunk open
   }
 
+  void decode_line(WatchedFile& file, std::string_view line, ChunkSink& sink) {
+    if (decode_on_workers) {
+      if (!ctx->push_unit(line_decoder, line, file.path, sink.token)) push_refused = true;
+    } else {
+      file.codec->decode_unit(line, sink);
+    }
+  }
+
   // Decodes the complete lines of `data` (which starts at file offset `base`); returns the bytes consumed.
   size_t emit_lines(WatchedFile& file, std::string_view data, uint64_t base, size_t resume, bool strip_cr = false) {
     OpenChunk chunk;
@@ -421,7 +482,7 @@ struct FileInput::Impl {
             open_chunk(chunk);
             sink.token = chunk.token;
           }
-          file.codec->decode_unit(line, sink);
+          decode_line(file, line, sink);
           if (++chunk.lines >= cfg.max_chunk_lines) close_chunk(file, chunk, base + end);
           return !push_refused;
         },
@@ -436,7 +497,7 @@ struct FileInput::Impl {
     ChunkSink sink(this, &file);
     open_chunk(chunk);
     sink.token = chunk.token;
-    file.codec->decode_unit(unit, sink);
+    decode_line(file, unit, sink);
     chunk.lines = 1;
     close_chunk(file, chunk, end);
   }
@@ -1015,6 +1076,8 @@ struct FileInput::Impl {
   size_t read_size;
   bool persist;
   std::shared_ptr<spdlog::logger> log;
+  const bool decode_on_workers = codec && codec->decodes_units_independently();
+  const LineDecoder line_decoder{*this};
 
   InputContext* ctx = nullptr;
   bool started = false;
