@@ -2,14 +2,22 @@
 #include "pipeline_test_plugins.h"
 
 #include <map>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
 #include "core/ack.h"
+#include "core/event_pool.h"
 #include "core/json.h"
 #include "runtime/registry.h"
 
 namespace sluice::rt_test {
+
+std::string this_thread_text() {
+  std::ostringstream out;
+  out << std::this_thread::get_id();
+  return out.str();
+}
 
 namespace {
 
@@ -34,6 +42,24 @@ PluginSchema schema(PluginKind kind, std::string name, std::vector<OptionSpec> o
   return s;
 }
 
+// Decodes rt_source's raw units: `unit` is the sequence number, `origin` the message.
+class SourceUnitDecoder final : public UnitDecoder {
+ public:
+  explicit SourceUnitDecoder(int64_t events_per_unit) : events_per_unit_(events_per_unit) {}
+  void decode(std::string_view unit, std::string_view origin, EventSink& sink) const override {
+    for (int64_t i = 0; i < events_per_unit_; ++i) {
+      Event* e = new_event();
+      e->init_with_message(origin, Timestamp::now());
+      e->fields()["seq"].set_int(std::stoll(std::string(unit)));
+      e->fields()["decoded_on"].set_string(this_thread_text());
+      sink.accept(e);
+    }
+  }
+
+ private:
+  int64_t events_per_unit_;
+};
+
 class SourceInput final : public Input, public AckListener {
  public:
   SourceInput(const Options& o, PluginContext&)
@@ -41,9 +67,12 @@ class SourceInput final : public Input, public AckListener {
         count_(o.get_int("count")),
         chunk_(std::max<int64_t>(1, o.get_int("chunk"))),
         message_(o.get_string("message")),
-        preset_type_(o.get_string("preset_type")) {}
+        preset_type_(o.get_string("preset_type")),
+        unit_events_(o.get_int("unit_events")),
+        unit_decoder_(std::max<int64_t>(0, unit_events_)) {}
 
   void run(InputContext& ctx) override {
+    state_->input_thread = this_thread_text();
     uint64_t chunk_id = 0;
     for (int64_t seq = 0; count_ == 0 || seq < count_;) {
       AckToken* token = AckToken::create(this, chunk_id);
@@ -55,6 +84,20 @@ class SourceInput final : public Input, public AckListener {
       bool keep_going = true;
       int64_t in_chunk = 0;
       for (; in_chunk < chunk_ && (count_ == 0 || seq < count_); ++in_chunk, ++seq) {
+        if (unit_events_ >= 0) {
+          {
+            std::lock_guard lock(sizes_mutex_);
+            ++sizes_[chunk_id];
+          }
+          state_->pushed.fetch_add(1);
+          if (!ctx.push_unit(unit_decoder_, std::to_string(seq), message_, token)) {
+            keep_going = false;
+            ++in_chunk;
+            ++seq;
+            break;
+          }
+          continue;
+        }
         Event* e = ctx.new_event();
         e->init_with_message(message_, Timestamp::now());
         e->fields()["seq"].set_int(seq);
@@ -97,6 +140,8 @@ class SourceInput final : public Input, public AckListener {
   int64_t chunk_;
   std::string message_;
   std::string preset_type_;
+  int64_t unit_events_;
+  SourceUnitDecoder unit_decoder_;
   std::mutex sizes_mutex_;
   std::map<uint64_t, uint64_t> sizes_;
 };
@@ -186,6 +231,8 @@ class CollectOutput final : public Output {
       if (const Value* v = e->fields().find("message"); v && v->is_string()) c.message = v->as_string();
       if (const Value* v = e->fields().find("seq"); v && v->is_int()) c.seq = v->as_int();
       if (const Value* v = e->fields().find("type"); v && v->is_string()) c.type = v->as_string();
+      if (const Value* v = e->fields().find("decoded_on"); v && v->is_string()) c.decoded_on = v->as_string();
+      c.written_on = this_thread_text();
       if (const Value* v = e->fields().find("tags"); v && v->is_array()) {
         for (const Value& t : v->as_array()) c.tags.push_back(t.to_text());
       }
@@ -211,7 +258,8 @@ const RegisterInput source_registration{
            {option("key", OptionType::String, cv_string("default")), option("count", OptionType::Number, cv_number(10)),
             option("chunk", OptionType::Number, cv_number(10)),
             option("message", OptionType::String, cv_string("hello")),
-            option("preset_type", OptionType::String, cv_string(""))}),
+            option("preset_type", OptionType::String, cv_string("")),
+            option("unit_events", OptionType::Number, cv_number(-1))}),
     [](const Options& o, PluginContext& c) { return std::make_unique<SourceInput>(o, c); }};
 
 const RegisterFilter mark_registration{

@@ -1,6 +1,8 @@
 // Test-only plugins for the runtime's integration tests (registered by pipeline_test_plugins.cpp):
 //   input  rt_source  { key => "k" count => N chunk => C message => "m" preset_type => "t" }  events with [seq] = 0..N-1
 //          (count 0 = until stopped), one AckToken per chunk of C events; acks are recorded.
+//          unit_events => K (K >= 0): pushes raw units instead (InputContext::push_unit), each decoded on a
+//          worker into K events with [decoded_on] = the decoding thread.
 //   filter rt_mark    { field => "f" value => "v" }    sets the field, returns true (matched)
 //   filter rt_clone   { copies => 1 }                  emits copies with [clone] = true
 //   filter rt_drop    { }                              cancels every event
@@ -34,6 +36,7 @@ struct SourceState {
   std::atomic<uint64_t> pushed{0};
   std::atomic<uint64_t> chunks_created{0};
   std::atomic<bool> run_returned{false};
+  std::string input_thread;  // set by run() before its first push
   bool chunk_acked(uint64_t chunk) {
     std::lock_guard lock(mutex);
     return acked_chunks.count(chunk) > 0;
@@ -46,7 +49,11 @@ struct Collected {
   std::string json;  // the whole event as JSON (without @metadata)
   std::vector<std::string> tags;
   std::string type;
+  std::string decoded_on;  // [decoded_on] (rt_source with unit_events)
+  std::string written_on;  // the thread that ran the output's write()
 };
+
+std::string this_thread_text();
 
 struct CollectState {
   std::mutex mutex;

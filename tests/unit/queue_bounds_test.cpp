@@ -184,5 +184,36 @@ TEST(EventQueue, DestructionFreesQueuedEventsWithoutAcknowledgingThem) {
   EXPECT_EQ(listener.count, 0);
 }
 
+TEST(EventQueue, RawUnitsCountAsEventsAndAQueuedUnitKeepsItsChunkOpen) {
+  struct Listener : AckListener {
+    int count = 0;
+    void acked(uint64_t) override { ++count; }
+  } listener;
+  {
+    EventQueue queue(3, 1 << 20);
+    AckToken* token = AckToken::create(&listener, 1);
+    std::vector<EventQueue::Item> group;
+    for (int i = 0; i < 2; ++i) {
+      RawUnit* unit = new_raw_unit();
+      unit->bytes = "line";
+      token->retain();  // the unit's hold, as InputRunner takes it
+      unit->token = token;
+      group.push_back({nullptr, unit, 10});
+    }
+    token->release();  // the input's own hold
+    ASSERT_TRUE(queue.push(group));
+    EXPECT_EQ(queue.size(), 2u);
+    std::vector<EventQueue::Item> out;
+    ASSERT_EQ(queue.pop_batch(out, 1, milliseconds(0), milliseconds(0)), 1u);
+    ASSERT_NE(out[0].unit, nullptr);
+    EXPECT_EQ(out[0].unit->bytes, "line");
+    token->release();  // the popped unit is done (decoded into no event)
+    free_raw_unit(out[0].unit);
+    EXPECT_EQ(listener.count, 0);  // the other unit is still queued
+  }
+  // Destroyed unprocessed: the chunk stays open for the source to offer it again.
+  EXPECT_EQ(listener.count, 0);
+}
+
 }  // namespace
 }  // namespace sluice
