@@ -257,6 +257,7 @@ class FileOutput : public Output {
   };
 
   struct Encoder {
+    std::thread::id owner;
     std::unique_ptr<Codec> codec;
     std::vector<Group> groups;  // [0, used) are live for the current batch; the rest keep storage
     size_t used = 0;
@@ -298,17 +299,24 @@ class FileOutput : public Output {
     bool active = true;  // written since the last stale-file cleanup
   };
 
+  // Each worker thread gets back the encoder it used last: its buffers stay in that core's
+  // caches (handing a batch-sized buffer to another core costs more than encoding into it).
+  // One encoder per thread that writes, so the pool stays as small as the worker count.
   std::unique_ptr<Encoder> acquire_encoder() {
+    const std::thread::id me = std::this_thread::get_id();
     {
       std::lock_guard<std::mutex> lock(pool_mutex_);
-      if (!pool_.empty()) {
-        std::unique_ptr<Encoder> encoder = std::move(pool_.back());
+      for (size_t i = 0; i < pool_.size(); ++i) {
+        if (pool_[i]->owner != me) continue;
+        std::unique_ptr<Encoder> encoder = std::move(pool_[i]);
+        pool_[i] = std::move(pool_.back());
         pool_.pop_back();
         return encoder;
       }
     }
     auto encoder = std::make_unique<Encoder>();
     encoder->codec = prototype_->clone();
+    encoder->owner = me;
     return encoder;
   }
 
