@@ -262,18 +262,6 @@ void Value::append_text(std::string& out) const {
 
 Object::Object(const Object& o) : entries_(o.begin(), o.end()), size_(o.size_) {}
 
-Object& Object::operator=(const Object& o) {
-  if (this == &o) return *this;
-  if (entries_.size() < o.size_) entries_.resize(o.size_);
-  for (size_t i = 0; i < o.size_; ++i) {
-    // Copies into a recycled event (generator replay, clone) mostly find the same keys in place.
-    if (entries_[i].key != o.entries_[i].key) entries_[i].key.assign(o.entries_[i].key);
-    entries_[i].value = o.entries_[i].value;
-  }
-  size_ = o.size_;
-  return *this;
-}
-
 namespace {
 
 // Field names are short: two overlapping loads of 8 (or 4) bytes compare them without a call
@@ -302,6 +290,54 @@ inline bool same_bytes(const char* a, const char* b, size_t n) {
 }
 
 }  // namespace
+
+Object& Object::operator=(const Object& o) {
+  if (this == &o) return *this;
+  if (entries_.size() < o.size_) entries_.resize(o.size_);
+  for (size_t i = 0; i < o.size_; ++i) {
+    // Copies into a recycled event (generator replay, clone) mostly find the same keys in place.
+    const std::string& key = o.entries_[i].key;
+    if (entries_[i].key.size() != key.size() || !same_bytes(entries_[i].key.data(), key.data(), key.size()))
+      entries_[i].key.assign(key);
+    entries_[i].value = o.entries_[i].value;
+  }
+  size_ = o.size_;
+  return *this;
+}
+
+void Object::assign_unrelated(const Object& o) {
+  if (this == &o) return;
+  if (entries_.size() < o.size_) entries_.resize(o.size_);
+  for (size_t i = 0; i < o.size_; ++i) {
+    const std::string& key = o.entries_[i].key;
+    if (entries_[i].key.size() != key.size() || !same_bytes(entries_[i].key.data(), key.data(), key.size()))
+      entries_[i].key.assign(key);
+    entries_[i].value.assign_unrelated(o.entries_[i].value);
+  }
+  size_ = o.size_;
+}
+
+void Value::assign_unrelated(const Value& o) {
+  switch (o.type_) {
+    case Type::String: str_.assign(o.str_); break;
+    case Type::Array:
+      if (!arr_) arr_ = std::make_unique<Array>();
+      if (arr_->size() > o.arr_->size()) arr_->resize(o.arr_->size());
+      for (size_t i = 0; i < o.arr_->size(); ++i) {
+        if (i < arr_->size()) (*arr_)[i].assign_unrelated((*o.arr_)[i]);
+        else arr_->push_back((*o.arr_)[i]);
+      }
+      break;
+    case Type::Object:
+      if (!obj_) obj_ = std::make_unique<Object>();
+      obj_->assign_unrelated(*o.obj_);
+      break;
+    default: break;
+  }
+  type_ = o.type_;
+  num_ = o.num_;
+}
+
 
 Value* Object::find(std::string_view key) {
   const size_t n = key.size();

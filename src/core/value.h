@@ -48,6 +48,9 @@ class Value {
   Value& operator=(const Value& o);
   Value& operator=(Value&& o) noexcept = default;
   ~Value();
+  // operator= for a value that shares no storage with this one (another event's, a template's):
+  // reuses this value's storage without operator='s check that `o` lies inside this subtree.
+  void assign_unrelated(const Value& o);
 
   Type type() const { return type_; }
   bool is_null() const { return type_ == Type::Null; }
@@ -118,6 +121,9 @@ class Object {
   Object& operator=(const Object& o);
   Object(Object&&) noexcept = default;
   Object& operator=(Object&&) noexcept = default;
+  // Copy-assignment from a tree that shares no storage with this one (another event's fields,
+  // a template): the generator, clone and the pipeline output copy whole events this way.
+  void assign_unrelated(const Object& o);
 
   Value* find(std::string_view key);
   const Value* find(std::string_view key) const;

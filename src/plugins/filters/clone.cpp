@@ -48,8 +48,8 @@ class CloneFilter : public Filter {
   bool filter(Event& event, FilterContext& context) override {
     for (const std::string& name : clones_) {
       Event* copy = context.new_event();
-      copy->fields() = event.fields();
-      copy->metadata() = event.metadata();
+      copy->fields().assign_unrelated(event.fields());
+      copy->metadata().assign_unrelated(event.metadata());
       copy->attach_ack(event.ack_token());  // the source is done only when every copy is
       if (use_tags_) copy->add_tag(name);
       else copy->fields()["type"].set_string(name);

@@ -153,8 +153,8 @@ class GeneratorInput final : public Input {
   }
 
   static Event* copy_of(const Replay& replay, Event* event, Timestamp now, int64_t sequence) {
-    event->fields() = replay.source->fields();
-    if (!replay.source->metadata().empty()) event->metadata() = replay.source->metadata();
+    event->fields().assign_unrelated(replay.source->fields());
+    if (!replay.source->metadata().empty()) event->metadata().assign_unrelated(replay.source->metadata());
     Object* object = &event->fields();
     if (replay.timestamp_index >= 0) (object->begin() + replay.timestamp_index)->value.set_timestamp(now);
     Value* value = nullptr;

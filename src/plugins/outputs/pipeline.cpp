@@ -55,8 +55,8 @@ class PipelineOutput final : public Output {
       copies.reserve(events.size());
       for (const Event* source : events) {
         Event* copy = sluice::new_event();
-        copy->fields() = source->fields();
-        copy->metadata() = source->metadata();
+        copy->fields().assign_unrelated(source->fields());
+        copy->metadata().assign_unrelated(source->metadata());
         copy->attach_ack(source->ack_token());
         copies.push_back(copy);
       }
