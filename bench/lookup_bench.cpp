@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <cstdlib>
 #include <string>
 #include <thread>
 #include <vector>
@@ -136,6 +137,12 @@ double run(Filter* filter, uint64_t total, bool with_filter) {
   return thread_cpu_seconds() - start;
 }
 
+// SLUICE_REDIS_SPIN=<microseconds> overrides the filter's reply_spin_microseconds (to compare).
+std::string spin_option() {
+  const char* spin = std::getenv("SLUICE_REDIS_SPIN");
+  return spin ? std::string(" reply_spin_microseconds => ") + spin : std::string();
+}
+
 void BM_RedisLookup90PctCacheHits(benchmark::State& state) {
   LocalRedis redis;
   if (!redis.ok()) {
@@ -145,7 +152,7 @@ void BM_RedisLookup90PctCacheHits(benchmark::State& state) {
   redis.fill(1000000);
   config::PipelineConfig config = config::parse_config(
       "filter { redis { port => " + std::to_string(redis.port()) +
-          " key => 'ip:%{ip}' target => 'owner' cache_size => 10000 cache_ttl => 600 } }",
+          " key => 'ip:%{ip}' target => 'owner' cache_size => 10000 cache_ttl => 600" + spin_option() + " } }",
       "bench.conf");
   const PluginEntry* entry = Registry::instance().find(PluginKind::Filter, "redis");
   Options options = Options::validate(*config.filters.at(0).plugin, entry->schema);
@@ -159,6 +166,7 @@ void BM_RedisLookup90PctCacheHits(benchmark::State& state) {
   run(filter.get(), 100000, true);  // warm the hot keys into the cache
   const uint64_t hits0 = metrics.counter("cache_hits").load(), misses0 = metrics.counter("cache_misses").load();
   const uint64_t trips0 = metrics.counter("round_trips").load();
+  const uint64_t blocked0 = metrics.counter("round_trips_blocked").load();
   constexpr uint64_t kEvents = 1000000;
   double with = 0, without = 0;
   for (auto _ : state) {
@@ -172,6 +180,7 @@ void BM_RedisLookup90PctCacheHits(benchmark::State& state) {
   state.counters["added_cpu_s_per_1M"] = with - without;
   state.counters["cache_hit_rate"] = hits / (hits + misses);
   state.counters["round_trips"] = double(metrics.counter("round_trips").load() - trips0);
+  state.counters["round_trips_blocked"] = double(metrics.counter("round_trips_blocked").load() - blocked0);
   state.counters["failures"] = double(metrics.failures.load());
 }
 BENCHMARK(BM_RedisLookup90PctCacheHits)->Iterations(1)->Unit(benchmark::kMillisecond);

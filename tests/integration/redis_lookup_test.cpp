@@ -113,6 +113,61 @@ TEST(RedisLookup, OneRoundTripPerBatchAndTheCacheAnswersRepeats) {
   EXPECT_EQ(test::field_text(*again.events[7], "v"), "v7");
 }
 
+// The worker polls the socket for a batch's replies (reply_spin_microseconds) before it blocks in a
+// read; the monitoring counters say which way each round trip was answered.
+TEST(RedisLookup, RepliesArePolledForBeforeTheWorkerBlocks) {
+  fill_keys(40);
+  auto run_batches = [](BuiltFilter& f, int batches) {
+    for (int b = 0; b < batches; ++b) {
+      Batch batch;
+      for (int i = 0; i < 8; ++i) batch.add("n", std::to_string(b * 8 + i));
+      batch.run(*f.filter);
+      for (int i = 0; i < 8; ++i)
+        EXPECT_EQ(test::field_text(*batch.events[size_t(i)], "v"), "v" + std::to_string(b * 8 + i));
+    }
+  };
+  // A poll far longer than any reply takes here: every round trip is answered while polling.
+  BuiltFilter polling = build("key => 'k:%{n}' target => 'v' cache_size => 0 timeout => 10 "
+                              "reply_spin_microseconds => 5000000");
+  run_batches(polling, 5);
+  EXPECT_EQ(polling.counter("round_trips"), 5u);
+  EXPECT_EQ(polling.counter("round_trips_answered_while_polling"), 5u);
+  EXPECT_EQ(polling.counter("round_trips_blocked"), 0u);
+  // No polling: every round trip waits in a blocking read.
+  BuiltFilter blocking = build("key => 'k:%{n}' target => 'v' cache_size => 0 reply_spin_microseconds => 0");
+  run_batches(blocking, 3);
+  EXPECT_EQ(blocking.counter("round_trips"), 3u);
+  EXPECT_EQ(blocking.counter("round_trips_blocked"), 3u);
+  EXPECT_EQ(blocking.counter("round_trips_answered_while_polling"), 0u);
+}
+
+// Cache hits are written into their events while the batch's misses are on their way to Redis:
+// a batch interleaving hits (found and missing keys) and misses gets every answer on its own event.
+TEST(RedisLookup, HitsAndMissesInterleavedInOneBatch) {
+  fill_keys(200);
+  BuiltFilter f = build("key => 'k:%{n}' target => 'v' cache_size => 1000");
+  Batch warm;
+  for (int i = 0; i < 200; i += 2) warm.add("n", std::to_string(i));  // even keys cached
+  warm.add("n", "absent-1");                                           // a cached miss
+  warm.run(*f.filter);
+  Batch b;
+  for (int i = 0; i < 200; ++i) b.add("n", std::to_string(i));  // even: hits, odd: asked
+  b.add("n", "absent-1");
+  b.add("n", "absent-2");
+  b.run(*f.filter);
+  EXPECT_EQ(f.counter("round_trips"), 2u);
+  EXPECT_EQ(f.counter("cache_hits"), 101u);
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_EQ(test::field_text(*b.events[size_t(i)], "v"), "v" + std::to_string(i)) << i;
+    ASSERT_EQ(b.matched[size_t(i)], 1) << i;
+  }
+  for (size_t i = 200; i < 202; ++i) {
+    EXPECT_TRUE(b.events[i]->has_tag("_redislookupmiss"));
+    EXPECT_FALSE(b.events[i]->contains(FieldRef::of("v")));
+    EXPECT_EQ(b.matched[i], 0);
+  }
+}
+
 TEST(RedisLookup, MixedRepliesOfOneBatchLandOnTheirEvents) {
   // Replies parsed straight into the answers: a value larger than hiredis's 16 KB read chunk, a
   // binary-safe one, misses, a hash and an error reply, all in one pipelined round trip.

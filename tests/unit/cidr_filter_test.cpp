@@ -92,6 +92,46 @@ TEST(IpNetwork, SetMergesOverlapsAndFindsBoundaries) {
   EXPECT_FALSE(set.contains(*parse_ip_address("::a00:1")));
 }
 
+// The bucketed IPv4 search against a plain scan of the networks: random prefixes of every
+// length (so ranges straddle buckets), probes at every range's edges and at random addresses.
+TEST(IpNetwork, BucketedSearchAgreesWithAScan) {
+  uint64_t state = 12345;
+  auto next = [&state] {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return uint32_t(state >> 32);
+  };
+  for (int round = 0; round < 4; ++round) {
+    const int count = round == 0 ? 1 : round == 1 ? 17 : round == 2 ? 300 : 5000;
+    IpNetworkSet set;
+    std::vector<IpNetwork> networks;
+    for (int i = 0; i < count; ++i) {
+      const int prefix = round == 3 ? 16 + int(next() % 17) : int(next() % 33);
+      const uint32_t mask = prefix == 0 ? 0 : ~uint32_t(0) << (32 - prefix);
+      const uint32_t first = next() & mask;
+      IpNetwork network{false, first, first | ~mask};
+      networks.push_back(network);
+      set.add(network);
+    }
+    set.seal();
+    auto scan = [&](uint32_t address) {
+      for (const IpNetwork& n : networks)
+        if (address >= n.first && address <= n.last) return true;
+      return false;
+    };
+    std::vector<uint32_t> probes = {0, 1, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFE, 0xFFFFFFFF};
+    for (const IpNetwork& n : networks) {
+      for (uint64_t edge : {uint64_t(n.first) - 1, uint64_t(n.first), uint64_t(n.last), uint64_t(n.last) + 1})
+        if (edge <= 0xFFFFFFFFULL) probes.push_back(uint32_t(edge));
+    }
+    for (int i = 0; i < 20000; ++i) probes.push_back(next());
+    for (uint32_t address : probes) {
+      ASSERT_EQ(set.contains(IpAddress{false, address}), scan(address)) << "round " << round << " address " << address;
+    }
+  }
+  IpNetworkSet unsealed_empty;
+  EXPECT_FALSE(unsealed_empty.contains(IpAddress{false, 1}));
+}
+
 TEST(CidrFilter, MatchesWhenAnyAddressIsInAnyNetwork) {
   auto f = build(R"(address => ["%{src}", "%{dst}"] network => ["192.0.2.0/24", "2001:db8::/32"])");
   EXPECT_TRUE(matches(*f->filter, {{"src", Value("198.51.100.1")}, {"dst", Value("192.0.2.55")}}));

@@ -220,6 +220,37 @@ TEST_F(GeoipFilterTest, WorkingSetSmallerThanTheCacheIsLookedUpOnce) {
   EXPECT_EQ(f->metrics.counter("cache_hits").load(), 512u);
 }
 
+// The batch path: each event gets its own result and matched flag; the counters, added once per
+// batch, still count every lookup; a blank address gets no target, an invalid one an empty target.
+TEST_F(GeoipFilterTest, BatchMatchesTagsAndCountsEveryEvent) {
+  auto f = build(R"(source => "ip" cache_size => 10 database => ")" + city_ + "\"");
+  const std::vector<std::string> addresses = {"192.0.2.10", "203.0.113.1", "192.0.2.10", "  ", "2001:db8::1",
+                                              "not-an-ip", "203.0.113.1"};
+  std::vector<std::unique_ptr<Event>> events;
+  std::vector<Event*> pointers;
+  for (const std::string& address : addresses) {
+    events.push_back(test::event_with_message("m"));
+    events.back()->set(FieldRef::of("ip"), Value(address));
+    pointers.push_back(events.back().get());
+  }
+  std::vector<char> matched;
+  test::TestFilterContext context;
+  f->filter->filter_batch(pointers, matched, context);
+  ASSERT_EQ(matched.size(), addresses.size());
+  EXPECT_EQ(std::vector<char>(matched.begin(), matched.end()), (std::vector<char>{1, 0, 1, 0, 1, 0, 0}));
+  EXPECT_EQ(field_text(*events[0], "[geoip][city_name]"), "Paris");
+  EXPECT_EQ(field_text(*events[2], "[geoip][city_name]"), "Paris");
+  EXPECT_EQ(field_text(*events[4], "[geoip][city_name]"), "London");
+  for (size_t i : {1, 3, 5, 6}) EXPECT_TRUE(events[i]->has_tag("_geoip_lookup_failure")) << i;
+  EXPECT_FALSE(events[0]->has_tag("_geoip_lookup_failure"));
+  EXPECT_EQ(test::field(*events[3], "geoip"), nullptr);  // blank: not even an empty target
+  ASSERT_NE(test::field(*events[5], "geoip"), nullptr);  // invalid: an empty target, as Logstash
+  EXPECT_TRUE(test::field(*events[5], "geoip")->as_object().empty());
+  EXPECT_EQ(f->metrics.counter("cache_misses").load(), 3u);  // 192.0.2.10, 203.0.113.1, 2001:db8::1
+  EXPECT_EQ(f->metrics.counter("cache_hits").load(), 2u);
+  EXPECT_EQ(f->metrics.counter("lookup_failures").load(), 4u);
+}
+
 TEST_F(GeoipFilterTest, RecycledEventStorageTakesOnlyTheNewResult) {
   auto f = build(R"(source => "ip" database => ")" + city_ + "\"");
   auto event = run(*f->filter, "ip", Value("192.0.2.10"));

@@ -175,12 +175,14 @@ class CidrFilter : public Filter {
     thread_local std::string text;
     for (const Template& address : address_templates_) {
       // "%{field}" holding a plain address: read it in place, no rendering.
+      // Anything else (`addr/len`, a number...) takes the general path below.
       if (const FieldRef* ref = address.single_field()) {
         const Value* value = event.get(*ref);
-        if (value && value->is_string() && value->as_string().find('/') == std::string::npos) {
-          std::optional<IpAddress> parsed = parse_ip_address(value->as_string());
-          if (parsed && in_any(*parsed)) return true;
-          if (parsed) continue;
+        if (value && value->is_string()) {
+          if (std::optional<IpAddress> parsed = parse_ip_address(value->as_string())) {
+            if (in_any(*parsed)) return true;
+            continue;
+          }
         }
       }
       text.clear();

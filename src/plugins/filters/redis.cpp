@@ -5,6 +5,9 @@
 // events are tagged and go on, and reconnects are paced by a backoff.
 #include <fmt/format.h>
 #include <hiredis/hiredis.h>
+#include <sys/socket.h>
+
+#include <cerrno>
 
 #include <charconv>
 #include <cstring>
@@ -50,6 +53,10 @@ PluginSchema redis_schema() {
       option_spec("cache_size", OptionType::Number, cv_number(10000), "Answers kept in the local LRU cache (0 = no cache)."),
       option_spec("cache_ttl", OptionType::Number, cv_number(60), "Seconds a cached answer stays valid (0 = until evicted)."),
       option_spec("timeout", OptionType::Number, cv_number(1.0), "Seconds to wait for Redis (connect and each reply)."),
+      option_spec("reply_spin_microseconds", OptionType::Number, cv_number(0),
+          "Microseconds the worker polls the socket for a batch's replies before it sleeps in a blocking read "
+          "(0: block at once). Polling saves the sleep and wake-up when Redis answers within that time, but "
+          "each poll is a system call: measure before turning it on."),
       option_spec("tag_on_failure", OptionType::Array, cv_array({"_redislookupfailure"}),
           "Tags added when Redis cannot be asked (down, timeout, error reply)."),
       option_spec("tag_on_miss", OptionType::Array, cv_array({"_redislookupmiss"}),
@@ -77,7 +84,7 @@ struct RedisConnection {
 
 // Where the reply being read goes: hiredis's reader calls these functions instead of building a
 // redisReply tree (two allocations per reply, more for a hash), so a pipelined batch is parsed
-// straight into its answers. Set on the reading thread for the duration of one ask().
+// straight into its answers. Set on the reading thread for the duration of one receive().
 struct ReplySink {
   Answer* answer = nullptr;
   bool sismember = false;
@@ -179,6 +186,32 @@ void append_resp_command(std::string& out, std::string_view name, std::string_vi
   if (member) append_bulk(*member);
 }
 
+enum class ReadResult { Data, Nothing, Failed };
+
+// Feeds whatever the socket holds now into the reader, polling until `deadline_nanos`; never blocks.
+ReadResult read_until(redisContext* c, int64_t deadline_nanos, std::string& error) {
+  char buffer[16 * 1024];
+  for (;;) {
+    const ssize_t n = recv(c->fd, buffer, sizeof buffer, MSG_DONTWAIT);
+    if (n > 0) {
+      if (redisReaderFeed(c->reader, buffer, size_t(n)) == REDIS_OK) return ReadResult::Data;
+      error = "reader error";
+      return ReadResult::Failed;
+    }
+    if (n == 0) {
+      error = "connection closed by the server";
+      return ReadResult::Failed;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) {
+      error = std::strerror(errno);
+      return ReadResult::Failed;
+    }
+    if (lookup::monotonic_nanos() >= deadline_nanos) return ReadResult::Nothing;
+    __builtin_ia32_pause();
+  }
+}
+
 class AuthError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
@@ -208,10 +241,14 @@ class RedisFilter : public Filter {
     timeout_.tv_usec = suseconds_t((timeout - double(timeout_.tv_sec)) * 1e6);
     tag_on_failure_ = options.get_string_array("tag_on_failure");
     tag_on_miss_ = options.get_string_array("tag_on_miss");
+    // Polling never outlasts the reply timeout.
+    spin_nanos_ = int64_t(std::min(std::max(0.0, options.get_number("reply_spin_microseconds")) * 1e3, timeout * 1e9));
     if (metrics_) {
       cache_hits_ = &metrics_->counter("cache_hits");
       cache_misses_ = &metrics_->counter("cache_misses");
       round_trips_ = &metrics_->counter("round_trips");
+      round_trips_polled_ = &metrics_->counter("round_trips_answered_while_polling");
+      round_trips_blocked_ = &metrics_->counter("round_trips_blocked");
       errors_ = &metrics_->counter("lookup_errors");
       connects_ = &metrics_->counter("connects");
     }
@@ -256,10 +293,15 @@ class RedisFilter : public Filter {
         *cache_key += '\x1f';
         *cache_key += s.members[i];
       }
-      char hit_matched = 0;
-      if (cache_.visit(*cache_key, now, [&](const Answer& answer) { hit_matched = apply(event, answer); })) {
+      // A hit is copied out now and applied while the misses' round trip is under way.
+      if (s.hit_answers.size() == hits) s.hit_answers.emplace_back();
+      Answer& copy = s.hit_answers[hits];
+      if (cache_.visit(*cache_key, now, [&copy](const Answer& answer) {
+            copy.outcome = answer.outcome;
+            copy.value = answer.value;
+          })) {
+        s.hit_events.push_back(i);
         ++hits;
-        matched[i] = hit_matched;
         continue;
       }
       ++misses;
@@ -269,10 +311,19 @@ class RedisFilter : public Filter {
     }
     if (cache_hits_ && hits) cache_hits_->fetch_add(hits, std::memory_order_relaxed);
     if (cache_misses_ && misses) cache_misses_->fetch_add(misses, std::memory_order_relaxed);
-    if (s.requests.empty()) return;
-    // 2. One pipelined round trip for all of them.
+    auto apply_hits = [&] {
+      for (size_t h = 0; h < s.hit_events.size(); ++h) matched[s.hit_events[h]] = apply(*events[s.hit_events[h]], s.hit_answers[h]);
+    };
+    if (s.requests.empty()) {
+      apply_hits();
+      return;
+    }
+    // 2. One pipelined round trip for the rest; the hits are written into their events while
+    // Redis answers, so that work overlaps the round trip's latency.
     s.answers.assign(s.requests.size(), Answer{});
-    ask(s);
+    std::unique_ptr<RedisConnection> conn = send(s);
+    apply_hits();
+    if (conn) receive(s, std::move(conn));
     for (size_t r = 0; r < s.requests.size(); ++r)
       if (s.answers[r].outcome != Outcome::Failed) {
         const size_t i = s.requests[r];
@@ -288,6 +339,8 @@ class RedisFilter : public Filter {
     std::vector<size_t> requests;                     // event index of each distinct request
     std::vector<std::pair<size_t, size_t>> waiting;   // event index, request index
     std::vector<Answer> answers;
+    std::vector<size_t> hit_events;   // event index of each cache hit
+    std::vector<Answer> hit_answers;  // their answers, copied out of the cache (storage reused)
     std::string commands;  // the batch's pipelined commands, in RESP
     void reset(size_t n) {
       if (keys.size() < n) keys.resize(n), members.resize(n), cache_keys.resize(n);
@@ -295,6 +348,7 @@ class RedisFilter : public Filter {
       request_of.clear();
       requests.clear();
       waiting.clear();
+      hit_events.clear();
     }
   };
   static Scratch& scratch() {
@@ -345,10 +399,9 @@ class RedisFilter : public Filter {
     return conn;
   }
 
-  // Sends every request of the batch, then reads the replies in order. An I/O error or timeout
-  // fails the remaining requests and drops the connection (its reply stream is out of step).
-  void ask(Scratch& s) {
-    if (!backoff_.ready()) return;  // answers stay Failed
+  // Sends every request of the batch; nullptr when Redis cannot be asked (the answers stay Failed).
+  std::unique_ptr<RedisConnection> send(Scratch& s) {
+    if (!backoff_.ready()) return nullptr;
     auto conn = pool_.take();
     try {
       if (!conn) {
@@ -359,10 +412,10 @@ class RedisFilter : public Filter {
       log_->error("[{}] Redis refused the login: {}", id_, e.what());
       backoff_.failed();
       count(errors_);
-      return;
+      return nullptr;
     } catch (const std::exception& e) {
       note_lost(e.what());
-      return;
+      return nullptr;
     }
     redisContext* c = conn->ctx.get();
     const std::string_view name = command_ == Command::Get ? "GET" : command_ == Command::HGetAll ? "HGETALL" : "SISMEMBER";
@@ -373,8 +426,24 @@ class RedisFilter : public Filter {
     }
     redisAppendFormattedCommand(c, s.commands.data(), s.commands.size());
     count(round_trips_);
+    for (int done = 0; !done;) {
+      if (redisBufferWrite(c, &done) != REDIS_OK) {
+        note_lost(c->errstr[0] ? c->errstr : "write failed");
+        return nullptr;
+      }
+    }
+    return conn;
+  }
+
+  // Reads the replies in order. An I/O error or timeout fails the remaining requests and drops the
+  // connection (its reply stream is out of step).
+  void receive(Scratch& s, std::unique_ptr<RedisConnection> conn) {
+    redisContext* c = conn->ctx.get();
     // The replies are parsed into s.answers by the sink functions; hiredis's own functions come
     // back before the connection is used for anything else (connect()'s commands, redisFree).
+    // They are first polled for (spin_nanos_), then waited for in a blocking read.
+    const int64_t spin_deadline = spin_nanos_ > 0 ? lookup::monotonic_nanos() + spin_nanos_ : 0;
+    bool blocked = false;
     {
       ReplySink sink;
       sink.sismember = command_ == Command::SIsMember;
@@ -389,13 +458,33 @@ class RedisFilter : public Filter {
           reply_sink = nullptr;
         }
       } restore{c, own_functions};
+      std::string read_error;
       for (size_t r = 0; r < s.requests.size(); ++r) {
         sink.answer = &s.answers[r];
         sink.error = false;
         void* raw = nullptr;
-        if (redisGetReply(c, &raw) != REDIS_OK || !raw) {
-          note_lost(c->errstr[0] ? c->errstr : "no reply");
-          return;  // the connection is dropped with `conn`
+        if (redisGetReplyFromReader(c, &raw) != REDIS_OK) {
+          note_lost(c->errstr[0] ? c->errstr : "protocol error");
+          return;
+        }
+        while (!raw) {
+          const ReadResult got = spin_deadline ? read_until(c, spin_deadline, read_error) : ReadResult::Nothing;
+          if (got == ReadResult::Failed) {
+            note_lost(read_error.c_str());
+            return;  // the connection is dropped with `conn`
+          }
+          if (got == ReadResult::Data) {
+            if (redisGetReplyFromReader(c, &raw) != REDIS_OK) {
+              note_lost(c->errstr[0] ? c->errstr : "protocol error");
+              return;
+            }
+            continue;
+          }
+          blocked = true;
+          if (redisGetReply(c, &raw) != REDIS_OK || !raw) {
+            note_lost(c->errstr[0] ? c->errstr : "no reply");
+            return;
+          }
         }
         if (sink.error) {  // this lookup fails, the connection is fine
           s.answers[r].outcome = Outcome::Failed;
@@ -405,6 +494,7 @@ class RedisFilter : public Filter {
         }
       }
     }
+    count(blocked ? round_trips_blocked_ : round_trips_polled_);
     backoff_.succeeded();
     pool_.give_back(std::move(conn));
   }
@@ -431,6 +521,7 @@ class RedisFilter : public Filter {
   Command command_ = Command::Get;
   FieldRef target_;
   timeval timeout_{1, 0};
+  int64_t spin_nanos_ = 0;
   std::vector<std::string> tag_on_failure_, tag_on_miss_;
   lookup::LruCache<Answer> cache_;
   lookup::Backoff backoff_;
@@ -439,6 +530,8 @@ class RedisFilter : public Filter {
   std::atomic<uint64_t>* cache_hits_ = nullptr;
   std::atomic<uint64_t>* cache_misses_ = nullptr;
   std::atomic<uint64_t>* round_trips_ = nullptr;
+  std::atomic<uint64_t>* round_trips_polled_ = nullptr;
+  std::atomic<uint64_t>* round_trips_blocked_ = nullptr;
   std::atomic<uint64_t>* errors_ = nullptr;
   std::atomic<uint64_t>* connects_ = nullptr;
 };

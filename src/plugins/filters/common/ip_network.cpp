@@ -38,22 +38,30 @@ static std::optional<IpAddress> parse_ipv4_fast(std::string_view text) {
   if (text.size() < 7 || text.size() > 15) return std::nullopt;
   const unsigned char* p = reinterpret_cast<const unsigned char*>(text.data());
   const unsigned char* const end = p + text.size();
-  // One to three digits, unrolled: the loop form costs about twice the instructions per address.
-  auto octet = [&](uint32_t& out) {
-    if (p == end || uint32_t(*p - '0') > 9) return false;
-    out = uint32_t(*p++ - '0');
-    if (p == end || uint32_t(*p - '0') > 9) return true;
-    out = out * 10 + uint32_t(*p++ - '0');
-    if (p == end || uint32_t(*p - '0') > 9) return true;
-    out = out * 10 + uint32_t(*p++ - '0');
-    return out <= 255;
-  };
-  uint32_t a, b, c, d;
-  if (!octet(a) || p == end || *p++ != '.' || !octet(b) || p == end || *p++ != '.' || !octet(c) || p == end ||
-      *p++ != '.' || !octet(d) || p != end) {
-    return std::nullopt;
+  uint32_t address = 0;
+  for (int part = 0;; ++part) {
+    // One to three digits (p is in range: the size was checked, and after each dot).
+    uint32_t digit = uint32_t(*p) - '0';
+    if (digit > 9) return std::nullopt;
+    uint32_t octet = digit;
+    ++p;
+    if (p != end && (digit = uint32_t(*p) - '0') <= 9) {
+      octet = octet * 10 + digit;
+      ++p;
+      if (p != end && (digit = uint32_t(*p) - '0') <= 9) {
+        octet = octet * 10 + digit;
+        ++p;
+        if (octet > 255) return std::nullopt;
+      }
+    }
+    address = (address << 8) | octet;
+    if (part == 3) break;
+    if (p == end || *p != '.') return std::nullopt;
+    ++p;
+    if (p == end) return std::nullopt;
   }
-  return IpAddress{false, (a << 24) | (b << 16) | (c << 8) | d};
+  if (p != end) return std::nullopt;
+  return IpAddress{false, address};
 }
 
 std::optional<IpAddress> parse_ip_address(std::string_view text) {
@@ -106,14 +114,11 @@ std::optional<IpNetwork> parse_ip_network(std::string_view text) {
   return network;
 }
 
-void IpNetworkSet::add(const IpNetwork& network) {
-  (network.v6 ? v6_ : v4_).push_back({network.first, network.last});
-}
-
-void IpNetworkSet::merge(std::vector<Range>& ranges) {
-  std::sort(ranges.begin(), ranges.end(), [](const Range& a, const Range& b) { return a.first < b.first; });
-  std::vector<Range> merged;
-  for (const Range& range : ranges) {
+template <typename R>
+void IpNetworkSet::merge(std::vector<R>& ranges) {
+  std::sort(ranges.begin(), ranges.end(), [](const R& a, const R& b) { return a.first < b.first; });
+  std::vector<R> merged;
+  for (const R& range : ranges) {
     if (!merged.empty() && (range.first <= merged.back().last || range.first - 1 == merged.back().last)) {
       merged.back().last = std::max(merged.back().last, range.last);
     } else {
@@ -123,9 +128,39 @@ void IpNetworkSet::merge(std::vector<Range>& ranges) {
   ranges.swap(merged);
 }
 
+void IpNetworkSet::add(const IpNetwork& network) {
+  if (network.v6) v6_.push_back({network.first, network.last});
+  else v4_.push_back({uint32_t(network.first), uint32_t(network.last)});
+}
+
 void IpNetworkSet::seal() {
   merge(v4_);
   merge(v6_);
+  // About one bucket per range, between 2^4 and 2^16 buckets (a 256 KiB table at most).
+  int bits = 4;
+  while (bits < 16 && (size_t(1) << bits) < v4_.size()) ++bits;
+  v4_shift_ = 32 - bits;
+  v4_start_.assign((size_t(1) << bits) + 1, 0);
+  size_t index = 0;
+  for (size_t bucket = 0; bucket < (size_t(1) << bits); ++bucket) {
+    const uint64_t bucket_start = uint64_t(bucket) << v4_shift_;
+    while (index < v4_.size() && v4_[index].first < bucket_start) ++index;
+    v4_start_[bucket] = uint32_t(index);
+  }
+  v4_start_.back() = uint32_t(v4_.size());
+}
+
+bool IpNetworkSet::contains_v4(uint32_t address) const {
+  if (v4_start_.empty()) return false;  // empty, or not sealed
+  const size_t bucket = address >> v4_shift_;
+  // The last range starting at or before the address starts in this bucket or is the one before it.
+  size_t low = v4_start_[bucket], high = v4_start_[bucket + 1];
+  while (low < high) {
+    const size_t mid = (low + high) / 2;
+    if (v4_[mid].first <= address) low = mid + 1;
+    else high = mid;
+  }
+  return low > 0 && address <= v4_[low - 1].last;
 }
 
 bool IpNetworkSet::find(const std::vector<Range>& ranges, Uint128 value) {
@@ -138,7 +173,7 @@ bool IpNetworkSet::find(const std::vector<Range>& ranges, Uint128 value) {
 }
 
 bool IpNetworkSet::contains(const IpAddress& address) const {
-  return find(address.v6 ? v6_ : v4_, address.bits);
+  return address.v6 ? find(v6_, address.bits) : contains_v4(uint32_t(address.bits));
 }
 
 }  // namespace sluice

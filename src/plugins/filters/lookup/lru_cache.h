@@ -6,11 +6,13 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <list>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -21,10 +23,64 @@ inline int64_t monotonic_nanos() {
       .count();
 }
 
+// A fast hash for short keys (lookup keys are mostly 8-40 bytes): 8-byte words mixed by 128-bit
+// multiplication, about a fifth of std::hash's (murmur) instructions on a 13-byte key.
+inline uint64_t hash_key(std::string_view text) {
+  auto load8 = [](const char* at) {
+    uint64_t word;
+    std::memcpy(&word, at, 8);
+    return word;
+  };
+  auto load4 = [](const char* at) {
+    uint32_t word;
+    std::memcpy(&word, at, 4);
+    return uint64_t(word);
+  };
+  auto mix = [](uint64_t a, uint64_t b) {
+    const unsigned __int128 product = static_cast<unsigned __int128>(a) * b;
+    return uint64_t(product) ^ uint64_t(product >> 64);
+  };
+  constexpr uint64_t k0 = 0x9E3779B97F4A7C15ULL, k1 = 0xC2B2AE3D27D4EB4FULL, k2 = 0x94D049BB133111EBULL;
+  const char* p = text.data();
+  const size_t n = text.size();
+  uint64_t h = k0 ^ (uint64_t(n) * k1);
+  if (n > 16) {
+    const char* const end = p + n;
+    for (; end - p > 16; p += 16) h = mix(h ^ load8(p), k1 ^ load8(p + 8));
+    h = mix(h ^ load8(end - 16), k2 ^ load8(end - 8));  // the last 16 bytes (overlapping)
+  } else if (n >= 8) {
+    h = mix(h ^ load8(p), k1 ^ load8(p + n - 8));
+  } else if (n >= 4) {
+    h = mix(h ^ load4(p), k1 ^ load4(p + n - 4));
+  } else if (n > 0) {
+    h = mix(h ^ (uint64_t(uint8_t(p[0])) | uint64_t(uint8_t(p[n / 2])) << 8 | uint64_t(uint8_t(p[n - 1])) << 16), k1);
+  }
+  return mix(h, k2);
+}
+
 // Lets unordered_map<std::string, ...> be probed with a string_view (no key copy per lookup).
 struct StringHash {
   using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  size_t operator()(std::string_view s) const { return size_t(hash_key(s)); }
+};
+
+// A lock for critical sections of a few hundred instructions: an uncontended lock/unlock is two
+// atomic instructions (a pthread mutex costs about 60 instructions per pair); a waiter spins
+// briefly, then yields its core.
+class SpinLock {
+ public:
+  void lock() {
+    while (locked_.exchange(true, std::memory_order_acquire)) {
+      for (int spins = 0; locked_.load(std::memory_order_relaxed); ++spins) {
+        if (spins < 64) __builtin_ia32_pause();
+        else std::this_thread::yield();
+      }
+    }
+  }
+  void unlock() { locked_.store(false, std::memory_order_release); }
+
+ private:
+  std::atomic<bool> locked_{false};
 };
 
 template <typename V>
@@ -133,7 +189,7 @@ class LruCache {
     uint64_t moved_at;  // shard.inserts when last put at the front
   };
   struct Shard {
-    mutable std::mutex mutex;
+    mutable SpinLock mutex;
     std::list<Node> order;  // most recently used first (approximately, see visit())
     uint64_t inserts = 0;
     std::unordered_map<HashedKey, typename std::list<Node>::iterator, StoredHash> index;
