@@ -262,18 +262,10 @@ void merge_into(Value& dst, const Value& src) {
   }
 }
 
-// Copies a cached result tree into the event's (empty) target. The top level goes through
-// operator[] and every nested object is cleared before Object's copy-assignment fills it in order:
-// the recycled event's strings and slots are reused, and no stale subtree is walked (assigning a
-// Value holding an object first searches the destination's old contents for aliasing).
-void copy_tree_into(Object& dst, const Object& src) {
-  for (const Object::Entry& entry : src) {
-    Value& slot = dst[entry.key];
-    if (entry.value.is_object()) slot.make_object() = entry.value.as_object();
-    else if (entry.value.is_string()) slot.set_string(entry.value.as_string());
-    else slot = entry.value;
-  }
-}
+// Copies a cached result tree into the event's (empty) target: the recycled event's slots and
+// strings are reused in order, keys compared inline, and the cached tree shares nothing with the
+// event, so no aliasing walk is needed.
+void copy_tree_into(Object& dst, const Object& src) { dst.assign_unrelated(src); }
 
 // One per worker thread and filter: no lock and no reference counting on a hit. Eight-way set
 // associative, least recently used replaced inside a set, with twice the slots asked for: a working
