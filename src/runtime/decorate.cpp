@@ -97,17 +97,28 @@ void Decoration::add_fields(Event& event) const {
   }
 }
 
+namespace {
+
+// A tag without %{...} is its own text: no rendering (and no heap string for a long tag).
+void add_tag_rendered(Event& event, const Template& tag, std::string& scratch) {
+  if (tag.is_constant()) {
+    event.add_tag(tag.source());
+    return;
+  }
+  scratch.clear();
+  tag.render(event, scratch);
+  event.add_tag(scratch);
+}
+
+}  // namespace
+
 void Decoration::apply(Event& event) const {
   if (empty_) return;
   std::string text;
   if (is_input_) {
     if (type_ref_ && !event.contains(*type_ref_)) event.put(*type_ref_).set_string(type_);
     add_fields(event);
-    for (const Template& tag : add_tag_) {
-      text.clear();
-      tag.render(event, text);
-      event.add_tag(text);
-    }
+    for (const Template& tag : add_tag_) add_tag_rendered(event, tag, text);
     return;
   }
   add_fields(event);
@@ -115,12 +126,12 @@ void Decoration::apply(Event& event) const {
   for (const FieldName& name : remove_field_) {
     if (const FieldRef* ref = name.resolve(event, scratch)) event.remove(*ref);
   }
-  for (const Template& tag : add_tag_) {
-    text.clear();
-    tag.render(event, text);
-    event.add_tag(text);
-  }
+  for (const Template& tag : add_tag_) add_tag_rendered(event, tag, text);
   for (const Template& tag : remove_tag_) {
+    if (tag.is_constant()) {
+      event.remove_tag(tag.source());
+      continue;
+    }
     text.clear();
     tag.render(event, text);
     event.remove_tag(text);
