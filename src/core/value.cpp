@@ -319,7 +319,11 @@ void Object::assign_unrelated(const Object& o) {
 
 void Value::assign_unrelated(const Value& o) {
   switch (o.type_) {
-    case Type::String: str_.assign(o.str_); break;
+    case Type::String:
+      // A recycled event copied from the same template mostly holds the same short text already.
+      if (str_.size() != o.str_.size() || str_.size() > 16 || !same_bytes(str_.data(), o.str_.data(), str_.size()))
+        str_.assign(o.str_);
+      break;
     case Type::Array:
       if (!arr_) arr_ = std::make_unique<Array>();
       if (arr_->size() > o.arr_->size()) arr_->resize(o.arr_->size());

@@ -57,6 +57,37 @@ TEST(ValueTest, AssignFromOwnDescendantIsSafe) {
   EXPECT_EQ(arr.as_array().size(), 2u);
 }
 
+TEST(ValueTest, AssignUnrelatedReusesARecycledTreeOfAnotherShape) {
+  Object source;
+  source["message"].set_string("hello");
+  Object& nested = source["event"].make_object();
+  nested["original"].set_string("a longer text than sixteen bytes");
+  nested["sequence"].set_int(7);
+  source["tags"].make_array().emplace_back("t");
+
+  // A recycled object: other keys, other types, stale nested content and spare slots.
+  Object target;
+  target["message"].set_string("HELLO");
+  target["event"].set_int(3);
+  target["tags"].make_object()["x"].set_string("y");
+  target["extra"].set_string("left over");
+  target.clear();
+  target["zzz"].set_string("stale");
+
+  target.assign_unrelated(source);
+  EXPECT_TRUE(target == source);
+  EXPECT_EQ(target.size(), 3u);
+  EXPECT_EQ(target.find("zzz"), nullptr);
+  ASSERT_NE(target.find("event"), nullptr);
+  EXPECT_EQ(target.find("event")->as_object().find("sequence")->as_int(), 7);
+
+  // Same shape again (the generator's case): equal short strings are kept, changed ones copied.
+  source["message"].set_string("hellp");
+  target.assign_unrelated(source);
+  EXPECT_EQ(target.find("message")->as_string(), "hellp");
+  EXPECT_TRUE(target == source);
+}
+
 TEST(ValueTest, TextForms) {
   EXPECT_EQ(Value(true).to_text(), "true");
   EXPECT_EQ(Value(int64_t{-12}).to_text(), "-12");

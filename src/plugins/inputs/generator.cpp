@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -214,6 +215,23 @@ class GeneratorInput final : public Input {
       queue(event);
     });
 
+    if (replay_ && !shared) {
+      // Raw units: the worker copies the template into an event of its own pool, so the event is
+      // made on the core that filters and frees it (docs/architecture.md). A unit is the sequence
+      // number and the line's index.
+      unit_templates_ = std::move(templates);
+      char unit[sizeof(int64_t) + sizeof(uint32_t)];
+      for (; open && (count_ == 0 || sequence < count_); ++sequence) {
+        if ((sequence & 63) == 0 && stopping(ctx)) break;
+        for (uint32_t i = 0; i < lines_.size() && open; ++i) {
+          std::memcpy(unit, &sequence, sizeof(int64_t));
+          std::memcpy(unit + sizeof(int64_t), &i, sizeof(uint32_t));
+          open = ctx.push_unit(unit_decoder_, std::string_view(unit, sizeof unit), {}, nullptr) && open;
+        }
+      }
+      ctx.flush();
+      return;
+    }
     for (; open && (count_ == 0 || sequence < count_); ++sequence) {
       if ((sequence & 63) == 0 && stopping(ctx)) break;
       for (size_t i = 0; i < lines_.size() && open; ++i) {
@@ -240,6 +258,38 @@ class GeneratorInput final : public Input {
       for (Replay& replay : replays) free_event(replay.source);
   }
 
+  // Builds a generator event on the worker from a raw unit (sequence number, line index).
+  class ReplayDecoder final : public UnitDecoder {
+   public:
+    explicit ReplayDecoder(const GeneratorInput& input) : input_(input) {}
+    void decode(std::string_view unit, std::string_view, EventSink& sink) const override {
+      int64_t sequence = 0;
+      uint32_t line = 0;
+      if (unit.size() != sizeof sequence + sizeof line) return;
+      std::memcpy(&sequence, unit.data(), sizeof sequence);
+      std::memcpy(&line, unit.data() + sizeof sequence, sizeof line);
+      if (line >= input_.unit_templates_.size()) return;
+      // The clock is read once per 64 events, as the generating loop does.
+      thread_local Timestamp now = Timestamp::now();
+      thread_local unsigned made = 0;
+      if (++made % 64 == 0) now = Timestamp::now();
+      for (const Replay& replay : input_.unit_templates_[line]) sink.accept(copy_of(replay, new_event(), now, sequence));
+    }
+
+   private:
+    const GeneratorInput& input_;
+  };
+
+ public:
+  ~GeneratorInput() override {
+    for (auto& replays : unit_templates_)
+      for (Replay& replay : replays) free_event(replay.source);
+  }
+
+ private:
+  // Templates the workers copy from (raw units); kept while units may still be queued.
+  std::vector<std::vector<Replay>> unit_templates_;
+  const ReplayDecoder unit_decoder_{*this};
   int64_t count_ = 0;
   std::string message_;
   bool has_lines_ = false;
