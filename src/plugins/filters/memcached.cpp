@@ -26,6 +26,7 @@
 #include "config/parser.h"
 #include "core/event.h"
 #include "core/sprintf.h"
+#include "plugins/filters/lookup/batch_filter.h"
 #include "plugins/filters/lookup/backoff.h"
 #include "plugins/filters/lookup/lru_cache.h"
 #include "plugins/filters/lookup/params.h"
@@ -182,7 +183,7 @@ bool valid_key(std::string_view key) {
   return true;
 }
 
-class MemcachedFilter : public Filter {
+class MemcachedFilter : public lookup::BatchFilter {
  public:
   MemcachedFilter(const Options& options, PluginContext& context)
       : id_(context.id), metrics_(context.metrics), log_(logging::get("filter.memcached")) {
@@ -216,13 +217,6 @@ class MemcachedFilter : public Filter {
       errors_ = &metrics_->counter("lookup_errors");
       connects_ = &metrics_->counter("connects");
     }
-  }
-
-  bool filter(Event& event, FilterContext& ctx) override {
-    Event* one[1] = {&event};
-    std::vector<char> matched;
-    filter_batch(std::span<Event* const>(one, 1), matched, ctx);
-    return matched[0] != 0;
   }
 
   void filter_batch(std::span<Event* const> events, std::vector<char>& matched, FilterContext&) override {

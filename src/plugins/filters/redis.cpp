@@ -19,6 +19,7 @@
 #include "config/parser.h"
 #include "core/event.h"
 #include "core/sprintf.h"
+#include "plugins/filters/lookup/batch_filter.h"
 #include "plugins/filters/lookup/backoff.h"
 #include "plugins/filters/lookup/lru_cache.h"
 #include "plugins/filters/lookup/params.h"
@@ -216,7 +217,7 @@ class AuthError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-class RedisFilter : public Filter {
+class RedisFilter : public lookup::BatchFilter {
  public:
   RedisFilter(const Options& options, PluginContext& context)
       : id_(context.id),
@@ -262,13 +263,6 @@ class RedisFilter : public Filter {
                  e.what(), fmt::join(tag_on_failure_, ","));
       backoff_.failed();
     }
-  }
-
-  bool filter(Event& event, FilterContext& ctx) override {
-    Event* one[1] = {&event};
-    std::vector<char> matched;
-    filter_batch(std::span<Event* const>(one, 1), matched, ctx);
-    return matched[0] != 0;
   }
 
   void filter_batch(std::span<Event* const> events, std::vector<char>& matched, FilterContext&) override {

@@ -15,6 +15,7 @@
 #include "config/parser.h"
 #include "core/event.h"
 #include "plugins/filters/dns/resolver.h"
+#include "plugins/filters/lookup/batch_filter.h"
 #include "plugins/filters/lookup/lru_cache.h"
 #include "plugins/filters/lookup/params.h"
 #include "runtime/logging.h"
@@ -71,7 +72,7 @@ struct Slot {
   size_t query = SIZE_MAX;  // index into the batch's distinct queries
 };
 
-class DnsFilter : public Filter {
+class DnsFilter : public lookup::BatchFilter {
  public:
   DnsFilter(const Options& options, PluginContext& context)
       : id_(context.id),
@@ -123,13 +124,6 @@ class DnsFilter : public Filter {
       timeouts_ = &metrics_->counter("timeouts");
       not_found_ = &metrics_->counter("not_found");
     }
-  }
-
-  bool filter(Event& event, FilterContext& ctx) override {
-    Event* one[1] = {&event};
-    std::vector<char> matched;
-    filter_batch(std::span<Event* const>(one, 1), matched, ctx);
-    return matched[0] != 0;
   }
 
   void filter_batch(std::span<Event* const> events, std::vector<char>& matched, FilterContext&) override {
