@@ -167,11 +167,12 @@ RawUnit* new_raw_unit() { return Pool<RawUnit>::take(); }
 
 void free_raw_unit(RawUnit* unit) {
   if (!unit) return;
-  if (unit->bytes.capacity() + unit->origin.capacity() > kMaxPooledBytes) {
+  if (unit->bytes.capacity() + unit->origin.capacity() + 4 * unit->ends.capacity() > kMaxPooledBytes) {
     delete unit;
     return;
   }
   unit->bytes.clear();
+  unit->ends.clear();
   unit->token = nullptr;
   Pool<RawUnit>::give(unit);
 }

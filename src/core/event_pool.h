@@ -3,7 +3,10 @@
 // made on one thread and freed on another come back.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "core/event.h"
 
@@ -15,18 +18,32 @@ void free_event(Event* e);   // resets it (releasing its ack hold) and recycles 
 class UnitDecoder;
 class Decoration;
 
-// A framed unit of input (a line read by the file input) whose decoding a worker does, so
+// Framed units of input (lines read by the file input) whose decoding a worker does, so
 // that the event is built, filtered, written and recycled on one core: handing built events
 // from an input thread to a worker moves every field's memory across cores, which costs more
-// than building them (see docs/benchmarks.md). Pooled like events.
+// than building them (see docs/architecture.md). One RawUnit packs a run of units with the
+// same decoder, origin and chunk back to back: what crosses cores is then one contiguous
+// buffer the hardware prefetches, not a header, a queue slot and a string per line. Pooled
+// like events.
 struct RawUnit {
-  std::string bytes;
-  std::string origin;  // what the input gave with it (the file input: the file's path)
+  std::string bytes;           // the units, back to back
+  std::vector<uint32_t> ends;  // where each unit ends in `bytes`
+  std::string origin;  // what the input gave with them (the file input: the file's path)
   const UnitDecoder* decoder = nullptr;
   const Decoration* decoration = nullptr;  // the input's type/tags/add_field, applied after decoding
-  // The source's chunk. The unit owns one hold on it once queued (InputRunner takes the holds
-  // of a whole group at once); the hold passes to the first event decoded from it.
+  // The source's chunk. Each unit owns one hold on it once queued (InputRunner takes the
+  // holds in credits); a unit's hold passes to the first event decoded from it.
   AckToken* token = nullptr;
+
+  size_t unit_count() const { return ends.size(); }
+  std::string_view unit(size_t i) const {
+    size_t begin = i == 0 ? 0 : ends[i - 1];
+    return std::string_view(bytes).substr(begin, ends[i] - begin);
+  }
+  void append_unit(std::string_view unit) {
+    bytes.append(unit.data(), unit.size());
+    ends.push_back(uint32_t(bytes.size()));
+  }
 };
 
 RawUnit* new_raw_unit();

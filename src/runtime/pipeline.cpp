@@ -42,6 +42,8 @@ constexpr int64_t kFilterFlushIntervalMs = 5000;  // Logstash's periodic flush p
 constexpr int64_t kOutputFlushIntervalMs = 1000;
 constexpr std::chrono::milliseconds kWorkerIdleWait{500};
 constexpr size_t kInputGroupSize = 128;  // events an input hands over per queue lock
+constexpr size_t kMaxUnitsPerPack = 32;  // raw units per queue slot (see RawUnit)
+constexpr size_t kMaxPackBytes = 16 * 1024;
 
 int64_t steady_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
@@ -87,7 +89,9 @@ class InputRunner final : public InputContext {
   void return_unit_holds();
 
   std::vector<EventQueue::Item> group_;
-  size_t group_limit_;
+  size_t group_events_ = 0;
+  size_t group_limit_;  // events
+  size_t pack_limit_;   // units per RawUnit, a divisor of the batch size where it can be
   AckToken* credit_token_ = nullptr;
   int credit_ = 0;
 };
@@ -153,6 +157,11 @@ struct Pipeline::Impl {
 
 InputRunner::InputRunner(Pipeline::Impl& pipeline, InputSlot& slot) : pipeline_(pipeline), slot_(slot) {
   group_limit_ = std::max<size_t>(1, std::min(kInputGroupSize, pipeline.queue->max_events() / 4));
+  // Workers take whole packs, so packs that add up to a batch keep batches full: 125 -> 4 x 31.
+  size_t batch = size_t(std::max(1, pipeline.settings.batch_size));
+  size_t packs_per_batch = (batch + kMaxUnitsPerPack - 1) / kMaxUnitsPerPack;
+  pack_limit_ = std::max<size_t>(1, std::min(batch / packs_per_batch, group_limit_));
+  group_limit_ = std::max(pack_limit_, group_limit_ / pack_limit_ * pack_limit_);
   group_.reserve(group_limit_);
 }
 
@@ -161,22 +170,33 @@ bool InputRunner::push(Event* event) {
   slot_.decoration.apply(*event);
   size_t bytes = event->approx_bytes();
   group_.push_back({event, nullptr, uint32_t(std::min<size_t>(bytes, UINT32_MAX))});
-  if (group_.size() >= group_limit_) flush();
+  if (++group_events_ >= group_limit_) flush();
   return !stopping();
 }
 
 bool InputRunner::push_unit(const UnitDecoder& decoder, std::string_view unit, std::string_view origin,
                             AckToken* token) {
-  RawUnit* raw = new_raw_unit();
-  raw->bytes.assign(unit.data(), unit.size());
-  if (raw->origin != origin) raw->origin.assign(origin.data(), origin.size());
-  raw->decoder = &decoder;
-  raw->decoration = &slot_.decoration;
-  raw->token = take_unit_hold(token);
-  // The event built from it is bigger than the bytes; this bounds what the queue holds.
-  size_t bytes = sizeof(RawUnit) + unit.size() + origin.size();
-  group_.push_back({nullptr, raw, uint32_t(std::min<size_t>(bytes, UINT32_MAX))});
-  if (group_.size() >= group_limit_) flush();
+  AckToken* hold = take_unit_hold(token);
+  // The event built from a unit is bigger than its bytes; this bounds what the queue holds.
+  size_t unit_bytes = unit.size() + sizeof(Event);
+  EventQueue::Item* pack = group_.empty() ? nullptr : &group_.back();
+  if (pack && pack->unit && pack->events < pack_limit_ && pack->unit->decoder == &decoder &&
+      pack->unit->token == hold && pack->unit->bytes.size() + unit.size() <= kMaxPackBytes &&
+      pack->unit->origin == origin) {
+    pack->unit->append_unit(unit);
+    pack->events += 1;
+    pack->bytes = uint32_t(std::min<size_t>(size_t(pack->bytes) + unit_bytes, UINT32_MAX));
+  } else {
+    RawUnit* raw = new_raw_unit();
+    raw->append_unit(unit);
+    if (raw->origin != origin) raw->origin.assign(origin.data(), origin.size());
+    raw->decoder = &decoder;
+    raw->decoration = &slot_.decoration;
+    raw->token = hold;
+    size_t bytes = sizeof(RawUnit) + origin.size() + unit_bytes;
+    group_.push_back({nullptr, raw, uint32_t(std::min<size_t>(bytes, UINT32_MAX))});
+  }
+  if (++group_events_ >= group_limit_) flush();
   return !stopping();
 }
 
@@ -203,10 +223,13 @@ void InputRunner::flush() {
     return_unit_holds();
     return;
   }
-  size_t n = group_.size();
+  size_t n = group_events_;
   bool complete = pipeline_.queue->push(group_);
   return_unit_holds();
-  size_t queued = n - group_.size();
+  size_t left = 0;
+  for (const EventQueue::Item& item : group_) left += item.events;
+  size_t queued = n - left;
+  group_events_ = 0;
   pipeline_.metrics.events_in.fetch_add(queued, std::memory_order_relaxed);
   if (slot_.metrics) slot_.metrics->events_out.fetch_add(queued, std::memory_order_relaxed);
   if (!complete) {
@@ -477,16 +500,18 @@ void Pipeline::Impl::run_worker(int index) {
         batch.push_back(item.event);
         continue;
       }
-      RawUnit* unit = item.unit;
-      expander.start(*unit);
-      try {
-        unit->decoder->decode(unit->bytes, unit->origin, expander);
-        expander.finish();
-      } catch (const std::exception& e) {
-        // The unit's chunk stays unacknowledged (its hold is kept): the source offers it again.
-        pipeline_log()->error("[{}] decoding an input unit failed: {}", settings.id, e.what());
+      RawUnit* pack = item.unit;
+      for (size_t i = 0; i < pack->unit_count(); ++i) {
+        expander.start(*pack);
+        try {
+          pack->decoder->decode(pack->unit(i), pack->origin, expander);
+          expander.finish();
+        } catch (const std::exception& e) {
+          // The unit's chunk stays unacknowledged (its hold is kept): the source offers it again.
+          pipeline_log()->error("[{}] decoding an input unit failed: {}", settings.id, e.what());
+        }
       }
-      free_raw_unit(unit);
+      free_raw_unit(pack);
     }
     if (!batch.empty()) runner.process(batch);
     maybe_flush(runner);

@@ -14,7 +14,7 @@ EventQueue::EventQueue(size_t max_events, size_t max_bytes, PipelineMetrics* met
 
 EventQueue::~EventQueue() {
   std::lock_guard lock(mutex_);
-  while (count_ > 0) {
+  while (items_ > 0) {
     // Never processed: pin the chunk so the source does not take the event as done.
     Item& item = ring_[head_];
     if (item.event) {
@@ -24,14 +24,15 @@ EventQueue::~EventQueue() {
       free_raw_unit(item.unit);  // its hold is never released: the chunk stays pinned
     }
     head_ = (head_ + 1) % capacity_;
-    --count_;
+    --items_;
   }
 }
 
-bool EventQueue::has_room(uint32_t bytes) const {
-  if (count_ >= capacity_) return false;
-  if (count_ == 0) return true;  // an oversize event still goes through, alone
-  return bytes_ + bytes <= max_bytes_;
+bool EventQueue::has_room(const Item& item) const {
+  if (count_ == 0) return true;  // an oversize event (or pack) still goes through, alone
+  // Items never outnumber events, so a free event is a free ring slot.
+  if (count_ + item.events > capacity_) return false;
+  return bytes_ + item.bytes <= max_bytes_;
 }
 
 bool EventQueue::has_room_for(size_t events, size_t bytes) const {
@@ -42,15 +43,19 @@ bool EventQueue::has_room_for(size_t events, size_t bytes) const {
 
 bool EventQueue::try_push_all(std::vector<Item>& group, std::chrono::milliseconds timeout) {
   if (group.empty()) return true;
-  if (group.size() > capacity_) return false;
+  size_t group_events = 0;
   size_t group_bytes = 0;
-  for (const Item& item : group) group_bytes += item.bytes;
+  for (const Item& item : group) {
+    group_events += item.events;
+    group_bytes += item.bytes;
+  }
+  if (group_events > capacity_) return false;
   std::unique_lock lock(mutex_);
-  if (!closed_ && !has_room_for(group.size(), group_bytes)) {
+  if (!closed_ && !has_room_for(group_events, group_bytes)) {
     auto blocked_since = std::chrono::steady_clock::now();
     ++waiting_pushers_;
     if (filling_poppers_ > 0) not_empty_.notify_all();
-    not_full_.wait_for(lock, timeout, [&] { return closed_ || has_room_for(group.size(), group_bytes); });
+    not_full_.wait_for(lock, timeout, [&] { return closed_ || has_room_for(group_events, group_bytes); });
     --waiting_pushers_;
     if (metrics_) {
       auto waited = std::chrono::steady_clock::now() - blocked_since;
@@ -58,11 +63,12 @@ bool EventQueue::try_push_all(std::vector<Item>& group, std::chrono::millisecond
           uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(waited).count()), std::memory_order_relaxed);
     }
   }
-  if (closed_ || !has_room_for(group.size(), group_bytes)) return false;
+  if (closed_ || !has_room_for(group_events, group_bytes)) return false;
   for (const Item& item : group) {
-    ring_[(head_ + count_) % capacity_] = item;
+    ring_[(head_ + items_) % capacity_] = item;
     bytes_ += item.bytes;
-    ++count_;
+    count_ += item.events;
+    ++items_;
   }
   publish_metrics();
   if (idle_poppers_ > 0 || (filling_poppers_ > 0 && count_ >= fill_target_)) not_empty_.notify_all();
@@ -73,7 +79,7 @@ bool EventQueue::try_push_all(std::vector<Item>& group, std::chrono::millisecond
 
 bool EventQueue::worth_waking_pushers() const {
   if (count_ == 0) return true;
-  return (capacity_ - count_) * 2 >= capacity_ && bytes_ * 2 <= max_bytes_;
+  return count_ < capacity_ && (capacity_ - count_) * 2 >= capacity_ && bytes_ * 2 <= max_bytes_;
 }
 
 void EventQueue::publish_metrics() {
@@ -88,11 +94,11 @@ bool EventQueue::push(std::vector<Item>& group) {
   std::unique_lock lock(mutex_);
   while (next < group.size()) {
     if (closed_) break;
-    if (!has_room(group[next].bytes)) {
+    if (!has_room(group[next])) {
       auto blocked_since = std::chrono::steady_clock::now();
       ++waiting_pushers_;
       if (filling_poppers_ > 0) not_empty_.notify_all();  // the queue is full: no point waiting to fill
-      not_full_.wait(lock, [&] { return closed_ || has_room(group[next].bytes); });
+      not_full_.wait(lock, [&] { return closed_ || has_room(group[next]); });
       --waiting_pushers_;
       if (metrics_) {
         auto waited = std::chrono::steady_clock::now() - blocked_since;
@@ -102,10 +108,11 @@ bool EventQueue::push(std::vector<Item>& group) {
       continue;
     }
     size_t moved_before = next;
-    while (next < group.size() && has_room(group[next].bytes)) {
-      ring_[(head_ + count_) % capacity_] = group[next];
+    while (next < group.size() && has_room(group[next])) {
+      ring_[(head_ + items_) % capacity_] = group[next];
       bytes_ += group[next].bytes;
-      ++count_;
+      count_ += group[next].events;
+      ++items_;
       ++next;
     }
     publish_metrics();
@@ -152,13 +159,16 @@ size_t EventQueue::pop_batch(std::vector<Item>& out, size_t max, std::chrono::mi
     not_empty_.wait_for(lock, fill_delay, [&] { return count_ >= target || closed_ || waiting_pushers_ > 0; });
     --filling_poppers_;
   }
-  size_t n = std::min(max, count_);
-  for (size_t i = 0; i < n; ++i) {
+  size_t n = 0;
+  while (items_ > 0) {
     Item& item = ring_[head_];
+    if (n > 0 && n + item.events > max) break;
     out.push_back(item);
+    n += item.events;
     bytes_ -= item.bytes;
     item = Item{};
     head_ = (head_ + 1) % capacity_;
+    --items_;
   }
   count_ -= n;
   publish_metrics();

@@ -19,11 +19,12 @@ namespace sluice {
 
 class EventQueue {
  public:
-  // An event, or a raw unit a worker decodes (RawUnit): either counts as one event.
+  // An event, or raw units a worker decodes (RawUnit): each unit counts as one event.
   struct Item {
     Event* event = nullptr;
     RawUnit* unit = nullptr;
     uint32_t bytes = 0;
+    uint32_t events = 1;  // 1, or the unit count of `unit`
   };
 
   // max_events >= 1; max_bytes >= 1. `metrics` (optional) receives queue_events/queue_bytes
@@ -42,8 +43,9 @@ class EventQueue {
   // untouched, on timeout, when closed, or when the group has more events than the queue holds.
   bool try_push_all(std::vector<Item>& group, std::chrono::milliseconds timeout);
 
-  // Takes up to `max` events into `out` (appended). Waits up to `idle_wait` for a first event,
-  // then up to `fill_delay` for the batch to fill. Returns the number taken; 0 with drained()
+  // Takes up to `max` events into `out` (appended; a packed item is taken whole, so one item
+  // may exceed `max` when it comes first). Waits up to `idle_wait` for a first event, then up to
+  // `fill_delay` for the batch to fill. Returns the number of events taken; 0 with drained()
   // true means the queue is closed and empty.
   size_t pop_batch(std::vector<Item>& out, size_t max, std::chrono::milliseconds fill_delay,
                    std::chrono::milliseconds idle_wait);
@@ -56,13 +58,13 @@ class EventQueue {
   bool closed() const;
   bool drained() const;  // closed and empty
 
-  size_t size() const;
+  size_t size() const;  // events (a packed item counts its units)
   size_t bytes() const;
   size_t max_events() const { return capacity_; }
   size_t max_bytes() const { return max_bytes_; }
 
  private:
-  bool has_room(uint32_t bytes) const;  // with mutex_ held
+  bool has_room(const Item& item) const;  // with mutex_ held
   bool has_room_for(size_t events, size_t bytes) const;  // with mutex_ held
   bool worth_waking_pushers() const;    // with mutex_ held
   void publish_metrics();               // with mutex_ held
@@ -75,8 +77,9 @@ class EventQueue {
   std::condition_variable not_empty_;
   std::condition_variable not_full_;
   std::vector<Item> ring_;
-  size_t head_ = 0;  // next to pop
-  size_t count_ = 0;
+  size_t head_ = 0;   // next to pop
+  size_t items_ = 0;  // ring slots in use
+  size_t count_ = 0;  // events in them
   size_t bytes_ = 0;
   // Wake-ups are rationed (each costs two context switches): an idle worker is woken by any
   // push, a worker waiting for a fuller batch only once it can fill it (or the queue is full),

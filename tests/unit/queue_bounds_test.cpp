@@ -215,5 +215,37 @@ TEST(EventQueue, RawUnitsCountAsEventsAndAQueuedUnitKeepsItsChunkOpen) {
   EXPECT_EQ(listener.count, 0);
 }
 
+
+// A RawUnit may pack several units: the item counts as that many events, for the bound and
+// for the batch size, and a batch never splits it.
+TEST(EventQueue, PackedUnitsCountAsTheirUnitsAndAreTakenWhole) {
+  auto pack = [](int units) {
+    RawUnit* unit = new_raw_unit();
+    for (int i = 0; i < units; ++i) unit->append_unit("line " + std::to_string(i));
+    return EventQueue::Item{nullptr, unit, 10, uint32_t(units)};
+  };
+  EventQueue queue(8, 1 << 20);
+  std::vector<EventQueue::Item> group{pack(3), pack(3)};
+  ASSERT_TRUE(queue.push(group));
+  EXPECT_EQ(queue.size(), 6u);
+  // A third pack of 3 does not fit in 8 events: the pusher waits.
+  std::vector<EventQueue::Item> more{pack(3)};
+  EXPECT_FALSE(queue.try_push_all(more, milliseconds(0)));
+  ASSERT_EQ(more.size(), 1u);
+  std::vector<EventQueue::Item> out;
+  // 4 events asked: the first pack whole (3), not the second (3 + 3 > 4).
+  ASSERT_EQ(queue.pop_batch(out, 4, milliseconds(0), milliseconds(0)), 3u);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].unit->unit_count(), 3u);
+  EXPECT_EQ(out[0].unit->unit(2), "line 2");
+  EXPECT_EQ(queue.size(), 3u);
+  // Fewer asked than the first pack holds: it still comes whole (a batch takes at least one item).
+  ASSERT_EQ(queue.pop_batch(out, 1, milliseconds(0), milliseconds(0)), 3u);
+  EXPECT_EQ(queue.size(), 0u);
+  ASSERT_TRUE(queue.push(more));
+  ASSERT_EQ(queue.pop_batch(out, 100, milliseconds(0), milliseconds(0)), 3u);
+  for (auto& item : out) free_raw_unit(item.unit);
+}
+
 }  // namespace
 }  // namespace sluice
