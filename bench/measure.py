@@ -42,6 +42,66 @@ def run(argv, stdout=subprocess.DEVNULL, env=None):
     return usage.ru_utime + usage.ru_stime, wall, rss_kib / 1024.0
 
 
+def run_fed(argv, api_port, expected_events, feed):
+    """Like run() for a sluice that reads from the network: feed() sends the data, then sluice is
+    stopped (SIGTERM) once its monitoring API counts expected_events out. Peak RSS is VmHWM."""
+    import json
+    import signal
+    import threading
+    import urllib.request
+    start = time.monotonic()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+    rss_kib = 0
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{api_port}/_node/stats/pipelines", timeout=2) as r:
+                stats = json.load(r)
+        except OSError:
+            continue
+        out = sum(p["events"]["out"] for p in stats["pipelines"].values())
+        with open(f"/proc/{proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    rss_kib = int(line.split()[1])
+        if out >= expected_events:
+            break
+    wall = time.monotonic() - start
+    feeder.join()
+    proc.send_signal(signal.SIGTERM)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.stderr.close()
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"bench: {' '.join(argv)} exited {os.waitstatus_to_exitcode(status)}")
+    return usage.ru_utime + usage.ru_stime, wall, rss_kib / 1024.0
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def send_file_over_tcp(port, path):
+    import socket
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            sock = socket.create_connection(("127.0.0.1", port))
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+    with sock, open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            sock.sendall(chunk)
+
+
 def best_of(n, fn):
     """The run with the least CPU of n (the noise here only ever adds time)."""
     return min((fn() for _ in range(n)), key=lambda r: r[0])
@@ -170,6 +230,26 @@ def main():
         rows.append((f"sluice {name} + date -> json_lines, 1 worker", one[0] * per_m, args.lines / one[1], one[2], one[0] / b[0]))
         rows.append((f"sluice {name} + date -> json_lines, 2 workers (wall speed-up {one[1] / two[1]:.2f}x)",
                      two[0] * per_m, args.lines / two[1], two[2], two[0] / b[0]))
+
+    # 4. The syslog lines over TCP (the tcp input, one connection) -> the same grok + date: what the
+    #    network input adds over reading the file.
+    if want("tcp_syslog"):
+        syslog_path = os.path.join(data, "syslog.log")
+
+        def sluice_tcp():
+            if os.path.exists(out_path):
+                os.remove(out_path)
+            port, api = free_port(), free_port()
+            conf = (f'input {{ tcp {{ port => {port} }} }} filter {{ {grok_cases[1][3]} }} '
+                    f'output {{ file {{ path => "{out_path}" codec => json_lines }} }}')
+            argv = sluice_config(conf) + ["-w", "1"]
+            argv[argv.index("--api.enabled") + 1] = "true"
+            argv += ["--api.http.port", str(api)]
+            return run_fed(argv, api, args.lines, lambda: send_file_over_tcp(port, syslog_path))
+
+        t = best_of(args.repeat, sluice_tcp)
+        rows.append(("sluice tcp (syslog lines) -> grok_syslog + date -> json_lines, 1 worker", t[0] * 1e6 / args.lines,
+                     args.lines / t[1], t[2], None))
 
     print(f"lines: {args.lines}  cpus: {os.cpu_count()}  load: {os.getloadavg()[0]:.2f}")
     print()

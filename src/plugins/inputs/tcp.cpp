@@ -13,6 +13,7 @@
 #include "net/framing.h"
 #include "net/listener_options.h"
 #include "net/tcp_server.h"
+#include "runtime/codec_unit_decoder.h"
 #include "runtime/logging.h"
 #include "runtime/metrics.h"
 #include "runtime/registry.h"
@@ -34,6 +35,39 @@ TcpFields tcp_fields(bool ecs) {
   }
   return {FieldRef::of("host"), FieldRef::of("[@metadata][ip_address]"), FieldRef::of("port"), FieldRef::of("sslsubject")};
 }
+
+void add_peer_fields(Event& event, const TcpFields& f, std::string_view ip, int64_t port, std::string_view subject) {
+  if (!event.get(f.host)) event.put(f.host).set_string(ip);
+  if (!event.get(f.ip)) event.put(f.ip).set_string(ip);
+  if (!event.get(f.port)) event.put(f.port).set_int(port);
+  if (!subject.empty() && !event.get(f.subject)) event.put(f.subject).set_string(subject);
+}
+
+// Lines decoded on the workers (InputContext::push_unit) when the codec decodes each line on its
+// own: the event is built on the core that filters it. The peer travels as the unit's origin,
+// "ip port subject" (the subject may hold spaces; it comes last).
+class TcpUnitDecoder final : public CodecUnitDecoder {
+ public:
+  TcpUnitDecoder(const Codec& codec, const TcpFields& fields) : CodecUnitDecoder(codec), fields_(fields) {}
+
+  static std::string origin(const std::string& ip, int port, const std::string& subject) {
+    return ip + ' ' + std::to_string(port) + ' ' + subject;
+  }
+
+ private:
+  void add_fields(Event& event, std::string_view origin) const override {
+    size_t space = origin.find(' ');
+    std::string_view ip = origin.substr(0, space);
+    std::string_view rest = space == std::string_view::npos ? std::string_view() : origin.substr(space + 1);
+    int64_t port = 0;
+    size_t i = 0;
+    for (; i < rest.size() && rest[i] >= '0' && rest[i] <= '9'; ++i) port = port * 10 + (rest[i] - '0');
+    std::string_view subject = i + 1 < rest.size() ? rest.substr(i + 1) : std::string_view();
+    add_peer_fields(event, fields_, ip, port, subject);
+  }
+
+  const TcpFields& fields_;
+};
 
 net::ListenerOptionDefaults tcp_listener_defaults() {
   net::ListenerOptionDefaults d;
@@ -70,6 +104,8 @@ class TcpInput final : public Input {
     }
     max_line_bytes_ = size_t(max_line);
     close_on_long_line_ = options.get_string("max_line_action") == "close";
+    if (framed_ && codec_->decodes_units_independently())
+      unit_decoder_ = std::make_unique<const TcpUnitDecoder>(*codec_, fields_);
     log_ = logging::get("sluice.inputs.tcp");
   }
 
@@ -120,6 +156,7 @@ class TcpInput final : public Input {
       ip_ = conn->peer_ip();
       port_ = conn->peer_port();
       subject_ = conn->peer_subject();
+      if (input_.unit_decoder_) origin_ = TcpUnitDecoder::origin(ip_, port_, subject_);
       input_.publish_stats();
     }
 
@@ -144,11 +181,7 @@ class TcpInput final : public Input {
     }
 
     void accept(Event* event) override {
-      const TcpFields& f = input_.fields_;
-      if (!event->get(f.host)) event->put(f.host).set_string(ip_);
-      if (!event->get(f.ip)) event->put(f.ip).set_string(ip_);
-      if (!event->get(f.port)) event->put(f.port).set_int(port_);
-      if (!subject_.empty() && !event->get(f.subject)) event->put(f.subject).set_string(subject_);
+      add_peer_fields(*event, input_.fields_, ip_, port_, subject_);
       if (truncated_) event->add_tag(kTruncatedTag);
       if (!ctx_.push(event)) input_.stop();
     }
@@ -168,6 +201,10 @@ class TcpInput final : public Input {
                             input_.max_line_bytes_, kTruncatedTag);
         }
       }
+      if (!truncated && input_.unit_decoder_) {
+        if (!ctx_.push_unit(*input_.unit_decoder_, line, origin_, nullptr)) input_.stop();
+        return;
+      }
       truncated_ = truncated;
       codec_->decode_unit(line, *this);
       truncated_ = false;
@@ -178,6 +215,7 @@ class TcpInput final : public Input {
     std::unique_ptr<Codec> codec_;
     net::LineFramer framer_;
     std::string ip_, subject_;
+    std::string origin_;  // the peer, for units decoded on the workers
     int port_ = 0;
     bool truncated_ = false, warned_ = false, closing_ = false;
   };
@@ -189,6 +227,7 @@ class TcpInput final : public Input {
   net::ListenerConfig listener_;
   TcpFields fields_;
   std::unique_ptr<Codec> codec_;
+  std::unique_ptr<const TcpUnitDecoder> unit_decoder_;  // when lines are decoded on the workers
   bool framed_ = true;
   size_t max_line_bytes_ = 1 << 20;
   bool close_on_long_line_ = false;

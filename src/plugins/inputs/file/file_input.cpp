@@ -28,6 +28,7 @@
 #include "plugins/inputs/file/durations.h"
 #include "plugins/inputs/file/line_splitter.h"
 #include "plugins/inputs/file/path_glob.h"
+#include "runtime/codec_unit_decoder.h"
 #include "runtime/logging.h"
 #include "runtime/registry.h"
 
@@ -336,49 +337,14 @@ struct FileInput::Impl {
 
   // Decodes a line on the worker that takes it (InputContext::push_unit) when the codec decodes
   // each line on its own: the event is then built on the core that filters and writes it.
-  // Each worker thread decodes with its own clone of the codec (codecs keep scratch state).
-  class LineDecoder final : public UnitDecoder {
+  class LineDecoder final : public CodecUnitDecoder {
    public:
-    explicit LineDecoder(const Impl& impl) : impl_(impl) {}
-
-    void decode(std::string_view unit, std::string_view origin, EventSink& sink) const override {
-      FieldsSink fields(impl_, origin, sink);
-      codec_for_this_thread().decode_unit(unit, fields);
-    }
+    explicit LineDecoder(const Impl& impl) : CodecUnitDecoder(*impl.codec), impl_(impl) {}
 
    private:
-    class FieldsSink final : public EventSink {
-     public:
-      FieldsSink(const Impl& impl, std::string_view path, EventSink& next) : impl_(impl), path_(path), next_(next) {}
-      void accept(Event* event) override {
-        impl_.add_file_fields(*event, path_);
-        next_.accept(event);
-      }
-
-     private:
-      const Impl& impl_;
-      std::string_view path_;
-      EventSink& next_;
-    };
-
-    Codec& codec_for_this_thread() const {
-      // Keyed by a number never reused, so a later input at this address gets its own clones.
-      thread_local std::vector<std::pair<uint64_t, std::unique_ptr<Codec>>> clones;
-      for (auto& [id, codec] : clones)
-        if (id == id_) return *codec;
-      std::lock_guard lock(clone_mutex_);  // clone() reads the prototype, shared by all threads
-      clones.emplace_back(id_, impl_.codec->clone());
-      return *clones.back().second;
-    }
-
-    static uint64_t next_id() {
-      static std::atomic<uint64_t> counter{0};
-      return ++counter;
-    }
+    void add_fields(Event& event, std::string_view path) const override { impl_.add_file_fields(event, path); }
 
     const Impl& impl_;
-    const uint64_t id_ = next_id();
-    mutable std::mutex clone_mutex_;
   };
 
   struct OpenChunk {
@@ -462,7 +428,7 @@ struct FileInput::Impl {
 
   void decode_line(WatchedFile& file, std::string_view line, ChunkSink& sink) {
     if (decode_on_workers) {
-      if (!ctx->push_unit(line_decoder, line, file.path, sink.token)) push_refused = true;
+      if (!ctx->push_unit(*line_decoder, line, file.path, sink.token)) push_refused = true;
     } else {
       file.codec->decode_unit(line, sink);
     }
@@ -1077,7 +1043,8 @@ struct FileInput::Impl {
   bool persist;
   std::shared_ptr<spdlog::logger> log;
   const bool decode_on_workers = codec && codec->decodes_units_independently();
-  const LineDecoder line_decoder{*this};
+  const std::unique_ptr<const LineDecoder> line_decoder =
+      decode_on_workers ? std::make_unique<const LineDecoder>(*this) : nullptr;
 
   InputContext* ctx = nullptr;
   bool started = false;

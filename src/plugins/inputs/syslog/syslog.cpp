@@ -23,6 +23,7 @@
 #include "plugins/filters/date/date_parser.h"
 #include "plugins/inputs/syslog/syslog3164.h"
 #include "plugins/inputs/syslog/syslog5424.h"
+#include "runtime/codec_unit_decoder.h"
 #include "runtime/logging.h"
 #include "runtime/metrics.h"
 #include "runtime/registry.h"
@@ -303,6 +304,26 @@ class SyslogRelay {
   std::unique_ptr<grok::GrokEngine> grok_;
 };
 
+// Messages parsed on the workers (InputContext::push_unit) when the codec decodes each message on
+// its own: the parse and the event are then on the core that filters them. The unit's origin is
+// the sender's address.
+class SyslogUnitDecoder final : public CodecUnitDecoder {
+ public:
+  SyslogUnitDecoder(const Codec& codec, const SyslogRelay& relay, const FieldRef& host_ref,
+                    std::atomic<uint64_t>* unknown)
+      : CodecUnitDecoder(codec), relay_(relay), host_ref_(host_ref), unknown_(unknown) {}
+
+ private:
+  void add_fields(Event& event, std::string_view ip) const override {
+    event.put(host_ref_).set_string(ip);
+    if (!relay_.relay(event) && unknown_) unknown_->fetch_add(1, std::memory_order_relaxed);
+  }
+
+  const SyslogRelay& relay_;
+  const FieldRef& host_ref_;
+  std::atomic<uint64_t>* unknown_;
+};
+
 class SyslogInput final : public Input {
  public:
   SyslogInput(const Options& options, PluginContext& ctx) : metrics_(ctx.metrics) {
@@ -330,6 +351,8 @@ class SyslogInput final : public Input {
       unknown_ = &metrics_->counter("unknown_messages");
       udp_drops_ = &metrics_->counter("udp_kernel_drops");
     }
+    if (codec_->decodes_units_independently())
+      unit_decoder_ = std::make_unique<const SyslogUnitDecoder>(*codec_, *relay_, host_ref_, unknown_);
   }
 
   void run(InputContext& ctx) override {
@@ -376,6 +399,11 @@ class SyslogInput final : public Input {
     void frame(std::string_view data, const std::string& ip) {
       ip_ = &ip;
       if (input_.received_) input_.received_->fetch_add(1, std::memory_order_relaxed);
+      if (input_.unit_decoder_) {
+        std::lock_guard lock(input_.push_mutex_);
+        if (!ctx_.push_unit(*input_.unit_decoder_, data, ip, nullptr)) input_.stop();
+        return;
+      }
       codec_->decode_unit(data, *this);
     }
     void accept(Event* event) override {
@@ -444,6 +472,7 @@ class SyslogInput final : public Input {
   net::ListenerConfig listener_;
   net::UdpConfig udp_;
   std::unique_ptr<Codec> codec_;
+  std::unique_ptr<const SyslogUnitDecoder> unit_decoder_;  // when messages are parsed on the workers
   size_t max_message_bytes_ = 65536;
   std::shared_ptr<spdlog::logger> log_;
   std::atomic<uint64_t>* received_ = nullptr;
