@@ -85,6 +85,7 @@ class Book final : public AckListener {
 
   void acked(uint64_t chunk_id) override {
     bool advanced = false;
+    bool wake = false;
     {
       std::lock_guard lock(mutex);
       auto it = chunks.find(chunk_id);
@@ -95,8 +96,11 @@ class Book final : public AckListener {
         in_flight_lines -= it->second.lines;
         chunks.erase(it);
       }
+      // Only wake a waiter whose condition now holds: each wake-up costs a context switch on
+      // both cores, and acks come once per chunk.
+      wake = (resume_below != 0 && in_flight_lines < resume_below) || (idle_waiters > 0 && chunks.empty());
     }
-    changed.notify_all();
+    if (wake) changed.notify_all();
     // sincedb_write_interval => 0: the acknowledging thread saves before it goes on (a save
     // under way is waited for; if it already covered this change, nothing is written twice),
     // so what the outputs confirmed is on disk before the worker takes its next batch.
@@ -203,10 +207,18 @@ class Book final : public AckListener {
     in_flight_lines += lines;
   }
 
-  // Waits (up to `seconds`) until fewer than `limit` lines are unacknowledged.
+  // Returns at once when fewer than `limit` lines are unacknowledged; else waits (up to `seconds`)
+  // until half of that window is free, so that the reader wakes once per half window rather than
+  // once per acknowledged chunk.
   bool wait_in_flight_below(size_t limit, double seconds) {
     std::unique_lock lock(mutex);
-    return changed.wait_for(lock, std::chrono::duration<double>(seconds), [&] { return in_flight_lines < limit; });
+    if (in_flight_lines < limit) return true;
+    if (seconds <= 0) return false;
+    size_t below = std::max<size_t>(1, limit / 2);
+    resume_below = below;
+    bool ok = changed.wait_for(lock, std::chrono::duration<double>(seconds), [&] { return in_flight_lines < below; });
+    resume_below = 0;
+    return ok;
   }
 
   // True when every chunk of the file was acknowledged.
@@ -236,7 +248,10 @@ class Book final : public AckListener {
   // Waits until no chunk is in flight; false on timeout.
   bool wait_idle(double seconds) {
     std::unique_lock lock(mutex);
-    return changed.wait_for(lock, std::chrono::duration<double>(seconds), [&] { return chunks.empty(); });
+    ++idle_waiters;
+    bool ok = changed.wait_for(lock, std::chrono::duration<double>(seconds), [&] { return chunks.empty(); });
+    --idle_waiters;
+    return ok;
   }
 
   std::vector<SincedbEntry> snapshot_locked(double now, double clean_after) const {
@@ -263,6 +278,8 @@ class Book final : public AckListener {
   };
   std::unordered_map<uint64_t, InFlight> chunks;
   size_t in_flight_lines = 0;  // lines of chunks not yet acknowledged
+  size_t resume_below = 0;     // the reader waits for in_flight_lines below this (0: not waiting)
+  int idle_waiters = 0;        // threads in wait_idle()
   uint64_t version = 0;          // bumped whenever a record changes
   uint64_t written_version = 0;  // the version last saved
   std::string last_write_error;
