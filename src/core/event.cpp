@@ -47,6 +47,17 @@ const Value* child_of(const Value& container, const std::string& segment) {
   return nullptr;
 }
 
+// The same for writing: a shared object on the way is copied first (Value::as_object).
+Value* mutable_child_of(Value& container, const std::string& segment) {
+  if (container.is_object()) return container.as_object().find(segment);
+  if (container.is_array()) {
+    Array& items = container.as_array();
+    long index = array_index(segment, items.size());
+    return index < 0 ? nullptr : &items[size_t(index)];
+  }
+  return nullptr;
+}
+
 size_t value_bytes(const Value& v) {
   switch (v.type()) {
     case Type::String: return 32 + v.as_string().size();
@@ -98,7 +109,14 @@ const Value* Event::get(const FieldRef& ref) const {
   return current;
 }
 
-Value* Event::get(const FieldRef& ref) { return const_cast<Value*>(static_cast<const Event*>(this)->get(ref)); }
+Value* Event::get(const FieldRef& ref) {
+  const auto& path = ref.path();
+  if (path.empty()) return nullptr;
+  Object& root = ref.is_metadata() ? metadata_ : fields_;
+  Value* current = root.find(path[0]);
+  for (size_t i = 1; current && i < path.size(); ++i) current = mutable_child_of(*current, path[i]);
+  return current;
+}
 
 Value& Event::put(const FieldRef& ref) {
   const auto& path = ref.path();
@@ -136,7 +154,7 @@ bool Event::remove(const FieldRef& ref) {
   Object& root = ref.is_metadata() ? metadata_ : fields_;
   if (path.size() == 1) return root.erase(path[0]);
   Value* parent = root.find(path[0]);
-  for (size_t i = 1; parent && i + 1 < path.size(); ++i) parent = const_cast<Value*>(child_of(*parent, path[i]));
+  for (size_t i = 1; parent && i + 1 < path.size(); ++i) parent = mutable_child_of(*parent, path[i]);
   if (!parent) return false;
   const std::string& last = path.back();
   if (parent->is_object()) return parent->as_object().erase(last);
@@ -168,7 +186,7 @@ void Event::add_tag(std::string_view tag) {
     return;
   }
   if (tags.is_null()) {
-    tags.make_array().emplace_back(tag);
+    tags.make_array_of(tag);
     return;
   }
   // A scalar `tags` (e.g. set by add_field) becomes the first item, as Logstash does.

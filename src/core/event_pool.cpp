@@ -21,26 +21,27 @@ constexpr size_t kMaxPooledFields = 256;   // an event grown this wide is not wo
 // the pool never pins more than about kMaxPooledBytes per cached event.
 constexpr size_t kMaxPooledBytes = 64 * 1024;
 
-size_t object_retained_bytes(Object& object, size_t budget);
+size_t object_retained_bytes(const Object& object, size_t budget);
 
 // Heap bytes a container value's storage holds on to (strings by capacity), give or take.
 // Scalars are counted inline by the callers: this runs on every free, so no call per leaf.
-size_t container_retained_bytes(Value& v, size_t budget) {
-  if (v.is_object()) return object_retained_bytes(v.as_object(), budget);
+// A shared object (Value::share) is not this event's: it is not counted.
+size_t container_retained_bytes(const Value& v, size_t budget) {
+  if (v.is_object()) return v.is_shared() ? 0 : object_retained_bytes(v.as_object(), budget);
   size_t total = 0;
-  for (Value& item : v.as_array()) {
-    total += 32 + item.string_ref().capacity();
+  for (const Value& item : v.as_array()) {
+    total += 32 + item.as_string().capacity();
     if (item.is_object() || item.is_array()) total += container_retained_bytes(item, budget - std::min(budget, total));
     if (total > budget) return total;
   }
   return total;
 }
 
-size_t object_retained_bytes(Object& object, size_t budget) {
+size_t object_retained_bytes(const Object& object, size_t budget) {
   size_t total = 0;
-  for (Object::Entry& entry : object) {
-    Value& value = entry.value;
-    total += 48 + entry.key.capacity() + value.string_ref().capacity();
+  for (const Object::Entry& entry : object) {
+    const Value& value = entry.value;
+    total += 48 + entry.key.capacity() + value.as_string().capacity();
     if (value.is_object() || value.is_array())
       total += container_retained_bytes(value, budget - std::min(budget, total));
     if (total > budget) return total;

@@ -2,6 +2,7 @@
 #include "core/value.h"
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -155,16 +156,103 @@ void append_float_java(std::string& out, double value) {
   }
 }
 
+namespace {
+
+// A frozen object and the number of values holding it (Value::share). Values point at the
+// Object base; only shared values do, so the downcast is always to what was allocated.
+struct SharedObject : Object {
+  explicit SharedObject(Object&& o) : Object(std::move(o)) {}
+  std::atomic<uint32_t> refs{1};
+};
+
+SharedObject* shared_of(Object* object) { return static_cast<SharedObject*>(object); }
+
+}  // namespace
+
 Value::Value(Array a) : type_(Type::Array), arr_(std::make_unique<Array>(std::move(a))) {}
-Value::Value(Object o) : type_(Type::Object), obj_(std::make_unique<Object>(std::move(o))) {}
+Value::Value(Object o) : type_(Type::Object), obj_(new Object(std::move(o))) {}
 
 Value::Value(const Value& o) : type_(o.type_), num_(o.num_) {
   switch (o.type_) {
     case Type::String: str_ = o.str_; break;
     case Type::Array: arr_ = std::make_unique<Array>(*o.arr_); break;
-    case Type::Object: obj_ = std::make_unique<Object>(*o.obj_); break;
+    case Type::Object:
+      if (o.shared_) {
+        shared_of(o.obj_)->refs.fetch_add(1, std::memory_order_relaxed);
+        obj_ = o.obj_;
+        shared_ = true;
+      } else {
+        obj_ = new Object(*o.obj_);
+      }
+      break;
     default: break;
   }
+}
+
+Value::Value(Value&& o) noexcept
+    : type_(o.type_), shared_(o.shared_), num_(o.num_), str_(std::move(o.str_)), arr_(std::move(o.arr_)), obj_(o.obj_) {
+  o.obj_ = nullptr;
+  o.shared_ = false;
+}
+
+Value& Value::operator=(Value&& o) noexcept {
+  if (this == &o) return *this;
+  // Everything is taken from `o` before this value's old storage goes, since `o` may live in it.
+  Type type = o.type_;
+  auto num = o.num_;
+  Object* object = o.obj_;
+  bool shared = o.shared_;
+  o.obj_ = nullptr;
+  o.shared_ = false;
+  str_ = std::move(o.str_);
+  arr_ = std::move(o.arr_);  // unique_ptr takes o's array before freeing the old one
+  if (obj_) drop_object();
+  obj_ = object;
+  shared_ = shared;
+  type_ = type;
+  num_ = num;
+  return *this;
+}
+
+void Value::drop_object() {
+  if (shared_) {
+    SharedObject* shared = shared_of(obj_);
+    if (shared->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete shared;
+  } else {
+    delete obj_;
+  }
+  obj_ = nullptr;
+  shared_ = false;
+}
+
+void Value::share() {
+  if (type_ != Type::Object || shared_) return;
+  auto* shared = new SharedObject(std::move(*obj_));
+  delete obj_;
+  obj_ = shared;
+  shared_ = true;
+}
+
+void Value::unshare() {
+  auto* copy = new Object(*obj_);
+  drop_object();
+  obj_ = copy;
+}
+
+// Makes this value hold `object`, a shared one. The reference is taken first: `object` may
+// live inside the tree this value lets go of.
+static void take_shared(Object*& obj, bool& shared, Object* object) {
+  shared_of(object)->refs.fetch_add(1, std::memory_order_relaxed);
+  if (obj) {
+    if (shared) {
+      SharedObject* old = shared_of(obj);
+      if (old->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete old;
+    } else {
+      delete obj;
+    }
+  }
+  obj = object;
+  shared = true;
 }
 
 Value& Value::operator=(const Value& o) {
@@ -184,13 +272,21 @@ Value& Value::operator=(const Value& o) {
       else arr_ = std::make_unique<Array>(*o.arr_);
       break;
     case Type::Object:
+      if (o.shared_) {
+        // Read before the old tree goes: `o` may live in it.
+        type_ = o.type_;
+        num_ = o.num_;
+        if (!(shared_ && obj_ == o.obj_)) take_shared(obj_, shared_, o.obj_);
+        return *this;
+      }
       if (subtree_holds(*this, &o)) {
         Value copy(o);
         *this = std::move(copy);
         return *this;
       }
+      if (obj_ && shared_) drop_object();
       if (obj_) *obj_ = *o.obj_;
-      else obj_ = std::make_unique<Object>(*o.obj_);
+      else obj_ = new Object(*o.obj_);
       break;
     default:
       break;
@@ -207,10 +303,23 @@ Array& Value::make_array() {
   return *arr_;
 }
 
+Array& Value::make_array_of(std::string_view text) {
+  type_ = Type::Array;
+  if (!arr_) arr_ = std::make_unique<Array>();
+  if (arr_->empty()) {
+    arr_->emplace_back(text);
+  } else {
+    arr_->resize(1);
+    (*arr_)[0].set_string(text);
+  }
+  return *arr_;
+}
+
 Object& Value::make_object() {
   type_ = Type::Object;
+  if (shared_) drop_object();
   if (obj_) obj_->clear();
-  else obj_ = std::make_unique<Object>();
+  else obj_ = new Object();
   return *obj_;
 }
 
@@ -334,7 +443,14 @@ void Value::assign_unrelated(const Value& o) {
       }
       break;
     case Type::Object:
-      if (!obj_) obj_ = std::make_unique<Object>();
+      if (o.shared_) {
+        type_ = o.type_;
+        num_ = o.num_;
+        if (!(shared_ && obj_ == o.obj_)) take_shared(obj_, shared_, o.obj_);
+        return;
+      }
+      if (shared_) drop_object();
+      if (!obj_) obj_ = new Object();
       obj_->assign_unrelated(*o.obj_);
       break;
     default: break;

@@ -44,9 +44,9 @@ class Value {
   Value(Object o);
 
   Value(const Value& o);
-  Value(Value&& o) noexcept = default;
+  Value(Value&& o) noexcept;
   Value& operator=(const Value& o);
-  Value& operator=(Value&& o) noexcept = default;
+  Value& operator=(Value&& o) noexcept;
   ~Value();
   // operator= for a value that shares no storage with this one (another event's, a template's):
   // reuses this value's storage without operator='s check that `o` lies inside this subtree.
@@ -73,7 +73,17 @@ class Value {
   const Array& as_array() const { return *arr_; }
   Array& as_array() { return *arr_; }
   const Object& as_object() const { return *obj_; }
-  Object& as_object() { return *obj_; }
+  Object& as_object() {  // a shared object is copied first (see share())
+    if (shared_) unshare();
+    return *obj_;
+  }
+
+  // Freezes an Object value for sharing: copies of it (copy, operator=, assign_unrelated) then
+  // take a reference instead of copying the tree, and whichever holder writes to it (through
+  // the non-const as_object()) gets its own copy first. Lookup caches hand out their results
+  // this way, so an event takes a cached subtree for the price of a reference count.
+  void share();
+  bool is_shared() const { return shared_ && type_ == Type::Object; }
 
   // Setters keep whatever storage the value already owns.
   void set_null() { type_ = Type::Null; }
@@ -85,6 +95,9 @@ class Value {
   std::string& make_string() { type_ = Type::String; str_.clear(); return str_; }  // empty, capacity kept
   std::string& string_ref() { return str_; }  // for in-place edits of a String value
   Array& make_array();    // empty array, capacity kept
+  // [text]: in a recycled value that held an array, its first string's storage is reused
+  // (a failure tag longer than the inline buffer then costs no allocation).
+  Array& make_array_of(std::string_view text);
   Object& make_object();  // empty object, capacity kept
 
   // Structural equality; Int and Float compare numerically (Logstash: 1 == 1.0).
@@ -95,7 +108,11 @@ class Value {
   std::string to_text() const { std::string s; append_text(s); return s; }
 
  private:
+  void unshare();
+  void drop_object();  // releases obj_ (deletes it, or drops this value's reference)
+
   Type type_ = Type::Null;
+  bool shared_ = false;  // obj_ is a frozen object other values may hold too
   union {
     bool b;
     int64_t i;
@@ -104,7 +121,8 @@ class Value {
   } num_{};
   std::string str_;
   std::unique_ptr<Array> arr_;
-  std::unique_ptr<Object> obj_;
+  // Owned unless shared_. Kept (like the other storage) when the value changes type, for reuse.
+  Object* obj_ = nullptr;
 };
 
 // Insertion-ordered map of fields. Events have few fields, so a linear scan over
@@ -150,7 +168,9 @@ class Object {
   size_t size_ = 0;
 };
 
-inline Value::~Value() = default;
+inline Value::~Value() {
+  if (obj_) drop_object();
+}
 
 // Float text in the two forms Logstash shows: Java's Double.toString (sprintf, 1.0E7) and
 // Ruby's Float#to_s (Ruby-side to_s such as mutate's convert, 10000000.0). Both print the

@@ -103,6 +103,29 @@ TEST_F(GeoipFilterTest, CityLegacyLayout) {
   EXPECT_FALSE(e->has_tag("_geoip_lookup_failure"));
 }
 
+// Events take the cached result by reference (Value::share): a later write to one event's
+// copy (mutate, another filter) must reach neither the cache nor the other events.
+TEST_F(GeoipFilterTest, WritingToOneEventsResultLeavesTheCachedOneAlone) {
+  for (const char* ecs : {"disabled", "v8"}) {
+    const bool legacy = std::string(ecs) == "disabled";
+    auto f = build(std::string(legacy ? R"(source => "ip")" : R"(source => "[source][ip]")") + R"( database => ")" +
+                       city_ + "\"",
+                   ecs);
+    const std::string source = legacy ? "ip" : "[source][ip]";
+    const std::string city = legacy ? "[geoip][city_name]" : "[source][geo][city_name]";
+    auto first = run(*f->filter, source, Value("192.0.2.10"));
+    first->put(FieldRef::of(city)).set_string("Lyon");
+    first->get(FieldRef::of(legacy ? "[geoip][location]" : "[source][geo][location]"))->as_object().clear();
+    auto second = run(*f->filter, source, Value("192.0.2.10"));
+    EXPECT_TRUE(test::field(*second, legacy ? "geoip" : "[source][geo]")->is_shared()) << ecs;
+    EXPECT_EQ(field_text(*second, city), "Paris") << ecs;
+    EXPECT_DOUBLE_EQ(test::field(*second, legacy ? "[geoip][location][lat]" : "[source][geo][location][lat]")->as_float(),
+                     48.8566)
+        << ecs;
+    EXPECT_EQ(field_text(*first, city), "Lyon") << ecs;
+  }
+}
+
 TEST_F(GeoipFilterTest, CityEcsLayoutWithTargetFromSource) {
   auto f = build(R"(source => "[source][ip]" database => ")" + city_ + "\"", "v8");
   auto e = run(*f->filter, "[source][ip]", Value("192.0.2.10"));

@@ -1,4 +1,6 @@
 // Value / Object: storage reuse, equality, text forms.
+#include "core/event.h"
+#include "core/field_ref.h"
 #include "core/value.h"
 
 #include <gtest/gtest.h>
@@ -172,6 +174,90 @@ TEST(ObjectTest, EqualityIgnoresOrder) {
   EXPECT_EQ(a, b);
   b["z"] = Value();
   EXPECT_FALSE(a == b);
+}
+
+// Value::share: copies take a reference; whoever writes gets its own copy first.
+TEST(SharedObjectTest, CopiesShareAndAWriteCopiesFirst) {
+  Value cached;
+  Object& tree = cached.make_object();
+  tree["city"].set_string("Paris");
+  tree["location"].make_object()["lat"].set_float(48.8);
+  cached.share();
+  ASSERT_TRUE(cached.is_shared());
+
+  Value a = cached;  // copy constructor
+  Value b;
+  b.make_object()["old"].set_int(1);
+  b = cached;  // operator=, dropping b's own object
+  Value c;
+  c.assign_unrelated(cached);
+  const Value& frozen = cached;  // const access never copies
+  for (const Value* v : {&a, &b, &c}) {
+    EXPECT_TRUE(v->is_shared());
+    EXPECT_EQ(&v->as_object(), &frozen.as_object());  // the same tree, not a copy
+  }
+  EXPECT_FALSE(static_cast<const Value&>(b).as_object().contains("old"));
+
+  a.as_object()["city"].set_string("Lyon");  // non-const access: a copies, then writes
+  EXPECT_FALSE(a.is_shared());
+  EXPECT_EQ(a.as_object().find("city")->as_string(), "Lyon");
+  const Value& original = cached;
+  EXPECT_EQ(original.as_object().find("city")->as_string(), "Paris");
+  EXPECT_EQ(static_cast<const Value&>(b).as_object().find("city")->as_string(), "Paris");
+
+  Value moved = std::move(b);  // moves keep the reference
+  EXPECT_TRUE(moved.is_shared());
+  c = std::move(moved);
+  EXPECT_TRUE(c.is_shared());
+  EXPECT_EQ(&static_cast<const Value&>(c).as_object(), &original.as_object());
+
+  c.make_object();  // a new, owned object
+  EXPECT_FALSE(c.is_shared());
+  EXPECT_TRUE(c.as_object().empty());
+  EXPECT_EQ(original.as_object().size(), 2u);
+}
+
+TEST(SharedObjectTest, OutlivesTheValueThatSharedIt) {
+  Value copy;
+  {
+    Value cached;
+    cached.make_object()["k"].set_string(std::string(100, 'v'));
+    cached.share();
+    copy = cached;
+  }
+  const Value& held = copy;
+  EXPECT_EQ(held.as_object().find("k")->as_string(), std::string(100, 'v'));
+  // Assigning a value its own shared child (aliasing) keeps the child alive.
+  Value parent;
+  Value child;
+  child.make_object()["x"].set_int(7);
+  child.share();
+  parent.make_object()["child"] = child;
+  child = Value();
+  const Value& inner = *static_cast<const Value&>(parent).as_object().find("child");
+  parent = inner;
+  EXPECT_EQ(static_cast<const Value&>(parent).as_object().find("x")->as_int(), 7);
+}
+
+TEST(SharedObjectTest, EventWritesThroughAPathNeverReachTheSharedTree) {
+  Value cached;
+  Object& geo = cached.make_object();
+  geo["city"].set_string("Paris");
+  geo["location"].make_object()["lat"].set_float(48.8);
+  cached.share();
+  Event a, b, c, d;
+  for (Event* e : {&a, &b, &c, &d}) e->put(FieldRef::of("geo")) = cached;
+  a.put(FieldRef::of("[geo][city]")).set_string("Lyon");        // put walks a path
+  c.get(FieldRef::of("[geo][location][lat]"))->set_float(1.0);  // so does a mutable get
+  EXPECT_TRUE(d.remove(FieldRef::of("[geo][location][lat]")));  // and remove
+  EXPECT_DOUBLE_EQ(static_cast<const Event&>(c).get(FieldRef::of("[geo][location][lat]"))->as_float(), 1.0);
+  EXPECT_EQ(static_cast<const Event&>(d).get(FieldRef::of("[geo][location][lat]")), nullptr);
+  const Event& cb = b;
+  EXPECT_EQ(cb.get(FieldRef::of("[geo][city]"))->as_string(), "Paris");
+  EXPECT_DOUBLE_EQ(cb.get(FieldRef::of("[geo][location][lat]"))->as_float(), 48.8);
+  const Value& original = cached;
+  EXPECT_EQ(original.as_object().find("city")->as_string(), "Paris");
+  EXPECT_EQ(static_cast<const Event&>(a).get(FieldRef::of("[geo][city]"))->as_string(), "Lyon");
 }
 
 }  // namespace

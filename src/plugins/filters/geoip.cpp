@@ -252,6 +252,10 @@ class RecordWalker {
 
 // Copies src into dst; objects are merged key by key (the ECS target usually exists: [source][ip]).
 void merge_into(Value& dst, const Value& src) {
+  if (src.is_object() && src.is_shared() && dst.is_null()) {
+    dst = src;  // a reference to the cached subtree
+    return;
+  }
   if (src.is_object()) {
     if (!dst.is_object()) dst.make_object();
     for (const Object::Entry& entry : src.as_object()) merge_into(dst.as_object()[entry.key], entry.value);
@@ -261,11 +265,6 @@ void merge_into(Value& dst, const Value& src) {
     dst = src;
   }
 }
-
-// Copies a cached result tree into the event's (empty) target: the recycled event's slots and
-// strings are reused in order, keys compared inline, and the cached tree shares nothing with the
-// event, so no aliasing walk is needed.
-void copy_tree_into(Object& dst, const Object& src) { dst.assign_unrelated(src); }
 
 // One per worker thread and filter: no lock and no reference counting on a hit. Eight-way set
 // associative, least recently used replaced inside a set, with twice the slots asked for: a working
@@ -487,13 +486,16 @@ class GeoipFilter : public Filter {
     }
     // Logstash creates the (empty) target once an address was tried, found or not.
     Value& target = event.put(target_);
-    if (!target.is_object()) {
-      if (!target.is_null()) return false;  // a scalar already there: Logstash's set would fail as well
-      target.make_object();
+    const Value& current = target;  // read without unsharing
+    if (!target.is_null() && !target.is_object()) return false;  // a scalar there: Logstash's set fails too
+    const bool fresh = target.is_null() || current.as_object().empty();
+    if (!found || found->as_object().empty()) {
+      if (target.is_null()) target = empty_target();
+      return false;
     }
-    if (!found || found->as_object().empty()) return false;
-    // A fresh target takes a copy (recycled event storage is reused); an existing one is merged into.
-    if (target.as_object().empty()) copy_tree_into(target.as_object(), found->as_object());
+    // A fresh target takes the cached tree itself (shared, copied only if something writes to
+    // it later); an existing one is merged into.
+    if (fresh) target.assign_unrelated(*found);
     else merge_into(target, *found);
     return true;
   }
@@ -519,6 +521,12 @@ class GeoipFilter : public Filter {
       }
       if (at) merge_into(*at, value);
     }
+    // Events take references to the tree (see apply), or to its subtrees when they merge it
+    // into a target that exists (the ECS [source] already holding [source][ip]).
+    for (Object::Entry& entry : root) {
+      if (entry.value.is_object()) entry.value.share();
+    }
+    subtree->share();
     if (cache) return cache->put(address, std::move(subtree));
     thread_local std::unique_ptr<const Value> uncached;
     uncached = std::move(subtree);
@@ -657,6 +665,18 @@ class GeoipFilter : public Filter {
   }
 
   PluginMetrics* metrics_ = nullptr;
+  // The empty target of a failed lookup, shared like the results: an event slot that holds a
+  // result one time and an empty target the next then never allocates.
+  static const Value& empty_target() {
+    static const Value* empty = [] {
+      auto* v = new Value;
+      v->make_object();
+      v->share();
+      return v;
+    }();
+    return *empty;
+  }
+
   std::atomic<uint64_t>* cache_hits_ = nullptr;
   std::atomic<uint64_t>* cache_misses_ = nullptr;
   std::atomic<uint64_t>* lookup_failures_ = nullptr;
