@@ -418,8 +418,47 @@ struct FileInput::Impl {
     Object& metadata = event.metadata();
     metadata["path"].set_string(path);
     metadata["host"].set_string(cfg.host);
+    if (cfg.ecs) {
+      // [log] and [host] are the same small trees for every line of a file: when the codec set
+      // neither, the event takes shared ones (Value::share) instead of building them per line.
+      Object& fields = event.fields();
+      const size_t before = fields.size();
+      Value& log = fields["log"];
+      if (fields.size() != before) log = shared_log_tree(path);
+      else set_if_absent(event, path_ref, path);
+      const size_t with_log = fields.size();
+      Value& host = fields["host"];
+      if (fields.size() != with_log) host = *shared_host_tree;
+      else set_if_absent(event, host_ref, cfg.host);
+      return;
+    }
     set_if_absent(event, path_ref, path);
     set_if_absent(event, host_ref, cfg.host);
+  }
+
+  // {"file": {"path": path}}, frozen; one per worker thread, rebuilt when the file changes.
+  const Value& shared_log_tree(std::string_view path) const {
+    struct Cached {
+      const Impl* owner = nullptr;
+      std::string path;
+      Value tree;
+    };
+    thread_local Cached cached;
+    if (cached.owner != this || cached.path != path) {
+      cached.owner = this;
+      cached.path.assign(path.data(), path.size());
+      cached.tree = Value();
+      cached.tree.make_object()["file"].make_object()["path"].set_string(path);
+      cached.tree.share();
+    }
+    return cached.tree;
+  }
+
+  static std::unique_ptr<const Value> make_shared_host_tree(const std::string& host) {
+    auto tree = std::make_unique<Value>();
+    tree->make_object()["name"].set_string(host);
+    tree->share();
+    return tree;
   }
 
   void deliver(WatchedFile& file, AckToken* token, Event* event) {
@@ -1056,6 +1095,7 @@ struct FileInput::Impl {
   LineSplitter compressed_splitter{"\n"};
   FieldRef path_ref;
   FieldRef host_ref;
+  const std::unique_ptr<const Value> shared_host_tree = make_shared_host_tree(cfg.host);  // {"name": host}
   size_t read_size;
   bool persist;
   std::shared_ptr<spdlog::logger> log;
