@@ -403,7 +403,20 @@ char* write_value(Writer& w, char* p, const Value& v) {
       *p++ = ']';
       return p;
     }
-    case Type::Object: return write_object(w, p, v.as_object());
+    case Type::Object: {
+      if (!v.is_shared()) return write_object(w, p, v.as_object());
+      // A shared subtree (a cached lookup result, the file input's [log]) is the same text in
+      // every event that holds it: written once, then copied.
+      if (const std::string* memo = v.shared_memo()) {
+        p = w.ensure(p, memo->size() + kSlack);
+        std::memcpy(p, memo->data(), memo->size());
+        return p + memo->size();
+      }
+      const size_t start = size_t(p - w.begin());
+      p = write_object(w, p, v.as_object());
+      v.set_shared_memo(std::string(w.begin() + start, p));
+      return p;
+    }
   }
   return p;
 }

@@ -162,7 +162,9 @@ namespace {
 // Object base; only shared values do, so the downcast is always to what was allocated.
 struct SharedObject : Object {
   explicit SharedObject(Object&& o) : Object(std::move(o)) {}
+  ~SharedObject() { delete memo.load(std::memory_order_acquire); }
   std::atomic<uint32_t> refs{1};
+  std::atomic<std::string*> memo{nullptr};  // see Value::shared_memo
 };
 
 SharedObject* shared_of(Object* object) { return static_cast<SharedObject*>(object); }
@@ -231,6 +233,16 @@ void Value::share() {
   delete obj_;
   obj_ = shared;
   shared_ = true;
+}
+
+const std::string* Value::shared_memo() const {
+  return shared_of(obj_)->memo.load(std::memory_order_acquire);
+}
+
+void Value::set_shared_memo(std::string text) const {
+  auto* fresh = new std::string(std::move(text));
+  std::string* expected = nullptr;
+  if (!shared_of(obj_)->memo.compare_exchange_strong(expected, fresh, std::memory_order_acq_rel)) delete fresh;
 }
 
 void Value::unshare() {

@@ -84,6 +84,11 @@ class Value {
   // this way, so an event takes a cached subtree for the price of a reference count.
   void share();
   bool is_shared() const { return shared_ && type_ == Type::Object; }
+  // A text derived from a shared object, kept with it (the JSON writer keeps the object's JSON
+  // there, so a shared subtree is serialized once). Only for is_shared() values; nullptr until
+  // set; the first text set stays (set from several threads at once, all but one are dropped).
+  const std::string* shared_memo() const;
+  void set_shared_memo(std::string text) const;
 
   // Setters keep whatever storage the value already owns.
   void set_null() { type_ = Type::Null; }

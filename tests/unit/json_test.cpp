@@ -1,5 +1,8 @@
 // JSON serializer and parser.
 #include "core/json.h"
+#include "core/value.h"
+#include "core/field_ref.h"
+#include "core/event.h"
 
 #include <gtest/gtest.h>
 
@@ -90,6 +93,37 @@ TEST(JsonTest, EscapingMatchesAByteAtATimeReference) {
     json_append_string(out, s);
     ASSERT_EQ(out, prefix + reference_quoted(s)) << "round " << round;
   }
+}
+
+// A shared subtree's JSON is written once and then copied (Value::shared_memo): the copies must
+// be what writing the tree gives, and a holder that writes to its tree gets its own text.
+TEST(JsonTest, SharedSubtreeWrittenOnceReadsTheSameEverywhere) {
+  Value geo;
+  Object& tree = geo.make_object();
+  tree["city"].set_string("Saint-\"Quote\"");
+  tree["location"].make_object()["lat"].set_float(48.5);
+  tree["tags"].make_array().emplace_back("a\nb");
+  std::string plain;
+  json_append_value(plain, geo);
+  geo.share();
+  Event first, second;
+  first.put(FieldRef::of("geo")) = geo;
+  second.put(FieldRef::of("geo")) = geo;
+  EXPECT_EQ(geo.shared_memo(), nullptr);
+  std::string a, b;
+  json_append_event(a, first);
+  ASSERT_NE(geo.shared_memo(), nullptr);
+  EXPECT_EQ(*geo.shared_memo(), plain);
+  json_append_event(b, second);
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a.find("\"geo\":" + plain), std::string::npos) << a;
+  second.put(FieldRef::of("[geo][city]")).set_string("Lyon");
+  std::string changed;
+  json_append_event(changed, second);
+  EXPECT_NE(changed.find("\"city\":\"Lyon\""), std::string::npos) << changed;
+  std::string again;
+  json_append_event(again, first);
+  EXPECT_EQ(again, a);
 }
 
 TEST(JsonTest, Scalars) {
