@@ -169,6 +169,16 @@ struct SharedObject : Object {
 
 SharedObject* shared_of(Object* object) { return static_cast<SharedObject*>(object); }
 
+// Lets go of a value's object: deletes an owned one, drops one reference to a shared one.
+void release_object(Object* object, bool shared) {
+  if (!shared) {
+    delete object;
+    return;
+  }
+  SharedObject* frozen = shared_of(object);
+  if (frozen->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete frozen;
+}
+
 }  // namespace
 
 Value::Value(Array a) : type_(Type::Array), arr_(std::make_unique<Array>(std::move(a))) {}
@@ -217,12 +227,7 @@ Value& Value::operator=(Value&& o) noexcept {
 }
 
 void Value::drop_object() {
-  if (shared_) {
-    SharedObject* shared = shared_of(obj_);
-    if (shared->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete shared;
-  } else {
-    delete obj_;
-  }
+  release_object(obj_, shared_);
   obj_ = nullptr;
   shared_ = false;
 }
@@ -255,14 +260,7 @@ void Value::unshare() {
 // live inside the tree this value lets go of.
 static void take_shared(Object*& obj, bool& shared, Object* object) {
   shared_of(object)->refs.fetch_add(1, std::memory_order_relaxed);
-  if (obj) {
-    if (shared) {
-      SharedObject* old = shared_of(obj);
-      if (old->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete old;
-    } else {
-      delete obj;
-    }
-  }
+  if (obj) release_object(obj, shared);
   obj = object;
   shared = true;
 }

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <mutex>
 #include <optional>
@@ -93,8 +94,19 @@ class Book final : public AckListener {
         Progress& progress = *it->second.progress;
         advanced = progress.tracker.ack(it->second.sequence);
         if (advanced) commit_locked(progress);
-        in_flight_lines -= it->second.lines;
         chunks.erase(it);
+        // The window shrinks only from its oldest end: a chunk acknowledged after a later one
+        // still counts until every chunk before it is done.
+        for (WindowEntry& entry : window) {
+          if (entry.id == chunk_id) {
+            entry.acked = true;
+            break;
+          }
+        }
+        while (!window.empty() && window.front().acked) {
+          in_flight_lines -= window.front().lines;
+          window.pop_front();
+        }
       }
       // Only wake a waiter whose condition now holds: each wake-up costs a context switch on
       // both cores, and acks come once per chunk.
@@ -204,6 +216,7 @@ class Book final : public AckListener {
     std::lock_guard lock(mutex);
     uint64_t sequence = progress->tracker.add(end);
     chunks.emplace(chunk_id, InFlight{progress, sequence, lines});
+    window.push_back({chunk_id, lines, false});
     in_flight_lines += lines;
   }
 
@@ -277,7 +290,16 @@ class Book final : public AckListener {
     size_t lines;
   };
   std::unordered_map<uint64_t, InFlight> chunks;
-  size_t in_flight_lines = 0;  // lines of chunks not yet acknowledged
+  // The chunks registered since the oldest one not yet acknowledged, in order, and their lines:
+  // what a crash now would have read again. Bounding this (not just the unacknowledged lines)
+  // keeps one stalled chunk from letting the reader run arbitrarily far past the saved position.
+  struct WindowEntry {
+    uint64_t id;
+    size_t lines;
+    bool acked;
+  };
+  std::deque<WindowEntry> window;
+  size_t in_flight_lines = 0;  // lines in `window`
   size_t resume_below = 0;     // the reader waits for in_flight_lines below this (0: not waiting)
   int idle_waiters = 0;        // threads in wait_idle()
   uint64_t version = 0;          // bumped whenever a record changes
