@@ -363,6 +363,32 @@ TEST_F(InputFile, ReadingPausesWhileTooManyLinesAreUnacknowledged) {
   EXPECT_EQ(ctx.messages(), numbered(0, 200));
 }
 
+// The window counts from the oldest unacknowledged chunk: later chunks being done does not let
+// the reader run on while one chunk stalls (a crash would re-read everything past it).
+TEST_F(InputFile, OneStalledChunkHoldsTheWindow) {
+  std::string path = dir_.file("stalled.log");
+  test::write_file(path, numbered_lines(0, 200));
+  FileInputConfig cfg = config({path});
+  cfg.start_at_beginning = true;
+  cfg.max_chunk_lines = 10;
+  cfg.max_in_flight_lines = 50;
+  FakeContext ctx(/*auto_ack=*/false);
+  Running run(cfg, ctx);
+  ASSERT_TRUE(ctx.wait_count(50));
+  ctx.ack_range(10, 50);  // every chunk read so far but the first
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(ctx.count(), 50u) << "read on past a stalled chunk";
+  ctx.ack_range(0, 10);  // the stalled chunk is done: reading goes on
+  size_t acked = 50;
+  while (ctx.count() < 200) {
+    ASSERT_TRUE(ctx.wait_count(std::min<size_t>(acked + 10, 200), 5s)) << "stuck at " << ctx.count();
+    size_t now = ctx.count();
+    ctx.ack_range(acked, now);
+    acked = now;
+  }
+  EXPECT_EQ(ctx.messages(), numbered(0, 200));
+}
+
 TEST_F(InputFile, StopSavesOnlyAcknowledgedPositions) {
   std::string path = dir_.file("stop.log");
   test::write_file(path, numbered_lines(0, 100, "l"));
