@@ -3,8 +3,8 @@
 // Lines are grouped into chunks (at most max_chunk_lines lines of one read buffer); every event
 // of a chunk holds the chunk's AckToken. A file's sincedb position advances only over the
 // contiguous prefix of fully acknowledged chunks, so a crash re-reads (never skips) what was
-// not confirmed by every output. Reading pauses while max_in_flight_lines lines are
-// unacknowledged, which bounds what a crash can make it read twice. The sincedb is written
+// not confirmed by every output. Reading pauses while max_in_flight_lines lines were read since
+// the oldest unacknowledged chunk, which bounds what a crash can make it read twice. The sincedb is written
 // every sincedb_write_interval by a background thread (0: by the acknowledging thread, as soon
 // as a position advances) and at the end of run().
 #pragma once
@@ -46,7 +46,7 @@ struct FileInputConfig {
   bool ecs = true;                       // [log][file][path] + [host][name], else path + host
   std::string host;                      // this machine's name
   size_t max_chunk_lines = 256;          // lines per acknowledged chunk
-  size_t max_in_flight_lines = 16384;    // reading waits while this many lines are unacknowledged
+  size_t max_in_flight_lines = 16384;    // reading waits while this many lines are not settled (see above)
   double stop_ack_wait = 10;             // at stop: seconds to wait for in-flight chunks' acks
   size_t max_line_bytes = 32u << 20;     // a longer unfinished line is emitted as it is
 };
