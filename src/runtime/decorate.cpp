@@ -99,15 +99,13 @@ void Decoration::add_fields(Event& event) const {
 
 namespace {
 
-// A tag without %{...} is its own text: no rendering (and no heap string for a long tag).
-void add_tag_rendered(Event& event, const Template& tag, std::string& scratch) {
-  if (tag.is_constant()) {
-    event.add_tag(tag.source());
-    return;
-  }
+// A tag's text for this event. One without %{...} is its own text: no rendering (and no heap
+// string for a long tag).
+std::string_view tag_text(const Event& event, const Template& tag, std::string& scratch) {
+  if (tag.is_constant()) return tag.source();
   scratch.clear();
   tag.render(event, scratch);
-  event.add_tag(scratch);
+  return scratch;
 }
 
 }  // namespace
@@ -118,7 +116,7 @@ void Decoration::apply(Event& event) const {
   if (is_input_) {
     if (type_ref_ && !event.contains(*type_ref_)) event.put(*type_ref_).set_string(type_);
     add_fields(event);
-    for (const Template& tag : add_tag_) add_tag_rendered(event, tag, text);
+    for (const Template& tag : add_tag_) event.add_tag(tag_text(event, tag, text));
     return;
   }
   add_fields(event);
@@ -126,16 +124,8 @@ void Decoration::apply(Event& event) const {
   for (const FieldName& name : remove_field_) {
     if (const FieldRef* ref = name.resolve(event, scratch)) event.remove(*ref);
   }
-  for (const Template& tag : add_tag_) add_tag_rendered(event, tag, text);
-  for (const Template& tag : remove_tag_) {
-    if (tag.is_constant()) {
-      event.remove_tag(tag.source());
-      continue;
-    }
-    text.clear();
-    tag.render(event, text);
-    event.remove_tag(text);
-  }
+  for (const Template& tag : add_tag_) event.add_tag(tag_text(event, tag, text));
+  for (const Template& tag : remove_tag_) event.remove_tag(tag_text(event, tag, text));
 }
 
 }  // namespace sluice

@@ -207,6 +207,16 @@ class InputFile : public ::testing::Test {
       if (e.path == path) return e.position;
     return std::nullopt;
   }
+  // A file of 200 lines named `name`, read in chunks of 10 with an in-flight window of 50 lines.
+  FileInputConfig windowed_config(const std::string& name) {
+    std::string path = dir_.file(name);
+    test::write_file(path, numbered_lines(0, 200));
+    FileInputConfig cfg = config({path});
+    cfg.start_at_beginning = true;
+    cfg.max_chunk_lines = 10;
+    cfg.max_in_flight_lines = 50;
+    return cfg;
+  }
   test::TempDir dir_;
 };
 
@@ -341,37 +351,31 @@ TEST_F(InputFile, SincedbAdvancesOnlyOverTheAcknowledgedPrefix) {
   EXPECT_EQ(saved_position(path), content.size());
 }
 
+// Acknowledges every event as it arrives (from the `acked`-th on) until `total` came, in order.
+void acknowledge_as_read(FakeContext& ctx, size_t acked, size_t total) {
+  while (ctx.count() < total) {
+    size_t now = ctx.count();
+    ctx.ack_range(acked, now);
+    acked = now;
+    ASSERT_TRUE(ctx.wait_count(std::min<size_t>(now + 10, total), 5s)) << "stuck at " << now;
+  }
+  EXPECT_EQ(ctx.messages(), numbered(0, int(total)));
+}
+
 TEST_F(InputFile, ReadingPausesWhileTooManyLinesAreUnacknowledged) {
-  std::string path = dir_.file("window.log");
-  test::write_file(path, numbered_lines(0, 200));
-  FileInputConfig cfg = config({path});
-  cfg.start_at_beginning = true;
-  cfg.max_chunk_lines = 10;
-  cfg.max_in_flight_lines = 50;
+  FileInputConfig cfg = windowed_config("window.log");
   FakeContext ctx(/*auto_ack=*/false);
   Running run(cfg, ctx);
   ASSERT_TRUE(ctx.wait_count(50));
   std::this_thread::sleep_for(150ms);
   EXPECT_EQ(ctx.count(), 50u) << "read past the in-flight window";
-  size_t acked = 0;
-  while (ctx.count() < 200) {
-    size_t now = ctx.count();
-    ctx.ack_range(acked, now);
-    acked = now;
-    ASSERT_TRUE(ctx.wait_count(std::min<size_t>(now + 10, 200), 5s)) << "stuck at " << now;
-  }
-  EXPECT_EQ(ctx.messages(), numbered(0, 200));
+  acknowledge_as_read(ctx, 0, 200);
 }
 
 // The window counts from the oldest unacknowledged chunk: later chunks being done does not let
 // the reader run on while one chunk stalls (a crash would re-read everything past it).
 TEST_F(InputFile, OneStalledChunkHoldsTheWindow) {
-  std::string path = dir_.file("stalled.log");
-  test::write_file(path, numbered_lines(0, 200));
-  FileInputConfig cfg = config({path});
-  cfg.start_at_beginning = true;
-  cfg.max_chunk_lines = 10;
-  cfg.max_in_flight_lines = 50;
+  FileInputConfig cfg = windowed_config("stalled.log");
   FakeContext ctx(/*auto_ack=*/false);
   Running run(cfg, ctx);
   ASSERT_TRUE(ctx.wait_count(50));
@@ -379,14 +383,7 @@ TEST_F(InputFile, OneStalledChunkHoldsTheWindow) {
   std::this_thread::sleep_for(200ms);
   EXPECT_EQ(ctx.count(), 50u) << "read on past a stalled chunk";
   ctx.ack_range(0, 10);  // the stalled chunk is done: reading goes on
-  size_t acked = 50;
-  while (ctx.count() < 200) {
-    ASSERT_TRUE(ctx.wait_count(std::min<size_t>(acked + 10, 200), 5s)) << "stuck at " << ctx.count();
-    size_t now = ctx.count();
-    ctx.ack_range(acked, now);
-    acked = now;
-  }
-  EXPECT_EQ(ctx.messages(), numbered(0, 200));
+  acknowledge_as_read(ctx, 50, 200);
 }
 
 TEST_F(InputFile, StopSavesOnlyAcknowledgedPositions) {
