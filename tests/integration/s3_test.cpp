@@ -26,6 +26,13 @@
 namespace sluice {
 namespace {
 
+// Says why when a request fails (the status and S3 error code), not just that it did.
+#define ASSERT_S3_OK(call)                          \
+  do {                                              \
+    s3::S3Result result_ = (call);                  \
+    ASSERT_TRUE(result_.ok()) << result_.describe(); \
+  } while (0)
+
 using rt_test::collector;
 using rt_test::make_pipeline;
 using rt_test::source;
@@ -153,8 +160,8 @@ TEST_F(S3Swift, OutputWithAWrongSecretFailsAtStartWithAClearError) {
 TEST_F(S3Swift, ListObjectsV2PagesPastMaxKeys) {
   std::string bucket = new_bucket();
   s3::S3Client client(server_->settings(bucket));
-  for (int i = 0; i < 23; ++i) ASSERT_TRUE(client.put_object("p/" + std::to_string(i) + ".log", "x\n").ok());
-  ASSERT_TRUE(client.put_object("other/skip.log", "x\n").ok());
+  for (int i = 0; i < 23; ++i) ASSERT_S3_OK(client.put_object("p/" + std::to_string(i) + ".log", "x\n"));
+  ASSERT_S3_OK(client.put_object("other/skip.log", "x\n"));
   std::set<std::string> keys;
   std::string token;
   int pages = 0;
@@ -472,7 +479,7 @@ TEST_F(S3Swift, InputDeletesOrBacksUpDoneObjectsAndKeepsAProgressMarker) {
   std::string backup = new_bucket();
   s3::S3Client client(server_->settings(bucket));
   for (int i = 0; i < 6; ++i)
-    ASSERT_TRUE(client.put_object("in/" + std::to_string(i) + ".log", "line a " + std::to_string(i) + "\nline b\n").ok());
+    ASSERT_S3_OK(client.put_object("in/" + std::to_string(i) + ".log", "line a " + std::to_string(i) + "\nline b\n"));
   auto key = unique_key("s3_backup");
   auto p = make_pipeline("input { s3 { " + connection(bucket) +
                          " prefix => 'in/' watch_for_new_files => false delete => true backup_to_bucket => '" + backup +
@@ -492,7 +499,7 @@ TEST_F(S3Swift, InputDeletesOrBacksUpDoneObjectsAndKeepsAProgressMarker) {
 TEST_F(S3Swift, InputTimeBoundsSelectObjects) {
   std::string bucket = new_bucket();
   s3::S3Client client(server_->settings(bucket));
-  ASSERT_TRUE(client.put_object("t/a.log", "one\ntwo\n").ok());
+  ASSERT_S3_OK(client.put_object("t/a.log", "one\ntwo\n"));
   auto run = [&](const std::string& bounds) {
     auto key = unique_key("s3_bounds");
     auto p = make_pipeline("input { s3 { " + connection(bucket) +
@@ -512,9 +519,9 @@ TEST_F(S3Swift, InputTimeBoundsSelectObjects) {
 TEST_F(S3Swift, InputFiniteRunExcludesKeysAddsMetadataAndPrintsProgress) {
   std::string bucket = new_bucket();
   s3::S3Client client(server_->settings(bucket));
-  ASSERT_TRUE(client.put_object("f/a.log", "one\ntwo\n").ok());
-  ASSERT_TRUE(client.put_object("f/b.log.skip", "skipped\n").ok());
-  ASSERT_TRUE(client.put_object("f/c.log", "three\n").ok());
+  ASSERT_S3_OK(client.put_object("f/a.log", "one\ntwo\n"));
+  ASSERT_S3_OK(client.put_object("f/b.log.skip", "skipped\n"));
+  ASSERT_S3_OK(client.put_object("f/c.log", "three\n"));
   test::TempDir dir;
   std::string config = "input { s3 { id => 'restore' " + connection(bucket) +
                        " prefix => 'f/' watch_for_new_files => false exclude_pattern => '\\.skip$' "
@@ -543,14 +550,14 @@ TEST_F(S3Swift, InputFiniteRunExcludesKeysAddsMetadataAndPrintsProgress) {
 TEST_F(S3Swift, InputWatchModePicksUpNewObjects) {
   std::string bucket = new_bucket();
   s3::S3Client client(server_->settings(bucket));
-  ASSERT_TRUE(client.put_object("w/1.log", "first\n").ok());
+  ASSERT_S3_OK(client.put_object("w/1.log", "first\n"));
   auto key = unique_key("s3_watch");
   auto p = make_pipeline("input { s3 { " + connection(bucket) +
                          " prefix => 'w/' interval => 1 sincedb_path => '/dev/null' } }\n"
                          "output { rt_collect { key => '" + key + "' } }");
   p->start();
   ASSERT_TRUE(rt_test::test_wait([&] { return collector(key)->size() == 1; }, 30000));
-  ASSERT_TRUE(client.put_object("w/2.log", "second\nthird\n").ok());
+  ASSERT_S3_OK(client.put_object("w/2.log", "second\nthird\n"));
   ASSERT_TRUE(rt_test::test_wait([&] { return collector(key)->size() == 3; }, 30000));
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   EXPECT_EQ(collector(key)->size(), 3u) << "an object is read once";
