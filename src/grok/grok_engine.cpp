@@ -200,7 +200,7 @@ GrokEngine::Attempt GrokEngine::try_patterns(const FieldPatterns& f, const std::
       continue;
     }
     const CompiledExpression& ce = f.expressions[i];
-    if (timeout_nanos_ && !settings_.timeout_per_event) budget.start = std::chrono::steady_clock::now();
+    if (!settings_.timeout_per_event) budget.start = {};  // each pattern gets its own time
     MatchStatus st = ce.pattern->match(subject, scratch, budget);
     if (st == MatchStatus::Timeout) {
       spdlog::warn("grok: timeout executing pattern `{}` against field `{}` (timeout_millis {})",
@@ -219,7 +219,6 @@ GrokEngine::Attempt GrokEngine::try_patterns(const FieldPatterns& f, const std::
 GrokResult GrokEngine::process(Event& event) const {
   MatchBudget budget;
   budget.timeout_nanos = timeout_nanos_;
-  if (timeout_nanos_) budget.start = std::chrono::steady_clock::now();
   bool matched = false;
   for (const auto& fp : fields_) {
     const FieldPatterns& f = *fp;

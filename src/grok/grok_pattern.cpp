@@ -306,7 +306,7 @@ GrokPattern::~GrokPattern() {
   if (code_) pcre2_code_free(code_);
 }
 
-MatchStatus GrokPattern::match(std::string_view subject, MatchScratch& scratch, const MatchBudget& budget) const {
+MatchStatus GrokPattern::match(std::string_view subject, MatchScratch& scratch, MatchBudget& budget) const {
   pcre2_match_data* data = scratch.data(group_count_);
   pcre2_match_context* mctx = scratch.context();
   uint32_t limit = budget.timeout_nanos > 0 ? kInitialMatchLimit : UINT32_MAX;
@@ -323,7 +323,9 @@ MatchStatus GrokPattern::match(std::string_view subject, MatchScratch& scratch, 
       case PCRE2_ERROR_MATCHLIMIT: {
         if (limit == UINT32_MAX) return MatchStatus::Timeout;
         if (budget.timeout_nanos > 0) {
-          auto elapsed = std::chrono::steady_clock::now() - budget.start;
+          auto now = std::chrono::steady_clock::now();
+          if (budget.start == std::chrono::steady_clock::time_point{}) budget.start = now;
+          auto elapsed = now - budget.start;
           if (std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count() >= budget.timeout_nanos)
             return MatchStatus::Timeout;
         }

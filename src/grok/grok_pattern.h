@@ -51,6 +51,9 @@ class MatchScratch {
 enum class MatchStatus { NoMatch, Match, Timeout };
 
 // When a match must give up. timeout_nanos == 0: never.
+// The clock starts when a match first runs out of its step limit (a million steps, ~ms): a
+// clock read per event would cost more than most matches, and a timeout is meant for the
+// runaway ones. A default-constructed start means "not started".
 struct MatchBudget {
   int64_t timeout_nanos = 0;
   std::chrono::steady_clock::time_point start{};
@@ -72,7 +75,7 @@ class GrokPattern {
   uint32_t group_count() const { return group_count_; }
 
   // Searches the subject; on Match the scratch's match data holds the groups.
-  MatchStatus match(std::string_view subject, MatchScratch& scratch, const MatchBudget& budget) const;
+  MatchStatus match(std::string_view subject, MatchScratch& scratch, MatchBudget& budget) const;
   // Group n of the last match in `data`; false when the group did not take part.
   static bool group(pcre2_match_data* data, std::string_view subject, uint32_t n, std::string_view& out);
 

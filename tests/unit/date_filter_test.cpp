@@ -65,6 +65,37 @@ TEST(DateFilter, YearlessFebruary29ClampsInCommonYears) {
   EXPECT_EQ(parse_with("MMM dd HH:mm:ss", "Feb 29 10:00:00"), "2023-02-28T10:00:00.000Z");
 }
 
+// One filter (one thread's remembered answers) across months, spellings and clocks: the last
+// month name looked up and the last "now" are reused only for the same text and the same second.
+TEST(DateFilter, RepeatedMonthsAndClockChangesGiveFreshAnswers) {
+  auto filter = make_filter("date", "match => [\"logdate\", \"MMM dd yyyy\"]");
+  EXPECT_EQ(run(*filter, Value("Nov 27 2026")), "2026-11-27T00:00:00.000Z");
+  EXPECT_EQ(run(*filter, Value("Nov 27 2026")), "2026-11-27T00:00:00.000Z");
+  EXPECT_EQ(run(*filter, Value("Dec 27 2026")), "2026-12-27T00:00:00.000Z");
+  EXPECT_EQ(run(*filter, Value("NOV 27 2026")), "2026-11-27T00:00:00.000Z");
+  EXPECT_EQ(run(*filter, Value("nov 27 2026")), "2026-11-27T00:00:00.000Z");
+  EXPECT_EQ(run(*filter, Value("November 27 2026")), "2026-11-27T00:00:00.000Z");
+  EXPECT_EQ(run(*filter, Value("Novem 27 2026")), "failed:_dateparsefailure");
+  EXPECT_EQ(run(*filter, Value("nOV 27 2026")), "failed:_dateparsefailure");  // Joda: as written, lower or upper
+  EXPECT_EQ(run(*filter, Value("Nov 27 2026")), "2026-11-27T00:00:00.000Z");
+  EXPECT_EQ(run(*filter, Value("Jun 01 2026")), "2026-06-01T00:00:00.000Z");
+  EXPECT_EQ(run(*filter, Value("June 01 2026")), "2026-06-01T00:00:00.000Z");
+
+  auto yearless = make_filter("date", "match => [\"logdate\", \"MMM dd HH:mm:ss\"]");
+  {
+    ClockAt now("2024-01-01T00:05:00Z");
+    EXPECT_EQ(run(*yearless, Value("Dec 31 23:59:59")), "2023-12-31T23:59:59.000Z");
+  }
+  {
+    ClockAt now("2024-06-15T12:00:00Z");
+    EXPECT_EQ(run(*yearless, Value("Dec 31 23:59:59")), "2024-12-31T23:59:59.000Z");
+  }
+  {
+    ClockAt now("2024-01-01T00:05:00Z");
+    EXPECT_EQ(run(*yearless, Value("Dec 31 23:59:59")), "2023-12-31T23:59:59.000Z");
+  }
+}
+
 TEST(DateFilter, Iso8601Forms) {
   auto filter = make_filter("date", R"(match => ["logdate", "ISO8601"])");
   EXPECT_EQ(run(*filter, Value("2011-04-19T03:44:01.103Z")), "2011-04-19T03:44:01.103Z");

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace sluice {
 namespace {
 
@@ -163,6 +165,53 @@ TEST(ObjectTest, ClearKeepsEntryStorage) {
   Value& reused = o["other"];
   EXPECT_EQ(&reused.string_ref(), before);  // same slot, same string object
   EXPECT_GE(reused.string_ref().capacity(), 500u);
+}
+
+// Keys that share their length, first and last byte, many keys, the empty key, and the keys after
+// an erase, a take, a copy and a recycled clear must all still find exactly their field.
+TEST(ObjectTest, LookupsFindEveryKeyWhateverItsDigestOrPosition) {
+  Object o;
+  std::vector<std::string> keys = {"", "ab", "axb", "a_b", "azb", "b", "x"};
+  for (int i = 0; i < 30; ++i) keys.push_back("key" + std::to_string(i));
+  for (size_t i = 0; i < keys.size(); ++i) o[keys[i]] = Value(int64_t(i));
+  ASSERT_EQ(o.size(), keys.size());
+  auto check = [&](const Object& obj, const std::vector<std::string>& expected) {
+    ASSERT_EQ(obj.size(), expected.size());
+    for (const std::string& key : expected) {
+      const Value* v = obj.find(key);
+      ASSERT_NE(v, nullptr) << "[" << key << "]";
+      size_t at = size_t(std::find(keys.begin(), keys.end(), key) - keys.begin());
+      EXPECT_EQ(v->as_int(), int64_t(at)) << "[" << key << "]";
+    }
+    EXPECT_EQ(obj.find("a?b"), nullptr);  // same length, first and last byte as axb, a_b, azb
+    EXPECT_EQ(obj.find("key30"), nullptr);
+    EXPECT_EQ(obj.find("abc"), nullptr);
+  };
+  check(o, keys);
+
+  std::vector<std::string> left = keys;
+  EXPECT_TRUE(o.erase("axb"));  // the keys after it move up one place
+  left.erase(std::find(left.begin(), left.end(), "axb"));
+  check(o, left);
+  Value taken;
+  EXPECT_TRUE(o.take("key3", taken));
+  EXPECT_EQ(taken.as_int(), 10);
+  left.erase(std::find(left.begin(), left.end(), "key3"));
+  check(o, left);
+
+  Object copy(o);
+  check(copy, left);
+  Object assigned;
+  assigned["zzz"] = Value("recycled storage of another shape");
+  assigned = o;
+  check(assigned, left);
+
+  o.clear();  // a recycled object refills its slots with other keys
+  EXPECT_EQ(o.find("ab"), nullptr);
+  o["azb"] = Value(int64_t(4));
+  EXPECT_EQ(o.find("axb"), nullptr);
+  ASSERT_NE(o.find("azb"), nullptr);
+  EXPECT_EQ(o.find("azb")->as_int(), 4);
 }
 
 TEST(ObjectTest, EqualityIgnoresOrder) {

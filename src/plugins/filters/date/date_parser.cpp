@@ -8,11 +8,15 @@
 
 #include "core/time_format.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
 #include <stdexcept>
+
+#include <time.h>
 #include <unordered_map>
+#include <vector>
 
 namespace sluice::date {
 
@@ -107,17 +111,78 @@ bool text_matches(std::string_view input, std::string_view name) {
   return exact || lower || upper;
 }
 
+// The lower-cased first byte and the length of each name of a table (full names, then short
+// ones), made once per thread: a month or weekday is looked for in every syslog date, and the
+// first byte rules out most names before their text is compared.
+struct NameDigest {
+  const char* const* full = nullptr;
+  const char* const* shorts = nullptr;
+  char first[2 * 12] = {};
+  uint8_t length[2 * 12] = {};
+  size_t longest = 0;
+  // The last text looked up (up to the longest name's length) and its answer: dates in a stream
+  // mostly repeat their month.
+  char last_text[32] = {};
+  size_t last_size = SIZE_MAX;
+  int last_best = -1;
+  size_t last_len = 0;
+};
+
+NameDigest& digest_of(const char* const* full, const char* const* shorts, int count) {
+  thread_local std::vector<NameDigest> digests;  // one per table in use: a handful
+  for (NameDigest& d : digests)
+    if (d.full == full && d.shorts == shorts) return d;
+  NameDigest& d = digests.emplace_back();
+  d.full = full;
+  d.shorts = shorts;
+  for (int i = 0; i < count; ++i) {
+    d.first[i] = ascii_lower(full[i][0]);
+    d.length[i] = uint8_t(std::min<size_t>(std::strlen(full[i]), 255));
+    d.first[count + i] = ascii_lower(shorts[i][0]);
+    d.length[count + i] = uint8_t(std::min<size_t>(std::strlen(shorts[i]), 255));
+    d.longest = std::max({d.longest, size_t(d.length[i]), size_t(d.length[count + i])});
+  }
+  return d;
+}
+
+int match_name_at(std::string_view text, size_t& pos, const char* const* full, const char* const* shorts, int count,
+                  const NameDigest& digest);
+
 // Longest name of `names` (full and short forms) at text[pos]; returns the index or -1.
 int match_names(std::string_view text, size_t& pos, const char* const* full, const char* const* shorts, int count) {
+  if (pos >= text.size() || count > 12) return -1;
+  NameDigest& digest = digest_of(full, shorts, count);
+  // The answer depends only on the next `longest` bytes.
+  const size_t window = std::min(text.size() - pos, digest.longest);
+  const bool memo = digest.longest <= sizeof digest.last_text;
+  if (memo && window == digest.last_size && std::memcmp(digest.last_text, text.data() + pos, window) == 0) {
+    pos += digest.last_len;
+    return digest.last_best;
+  }
+  const size_t start = pos;
+  const int best = match_name_at(text, pos, full, shorts, count, digest);
+  if (memo) {
+    std::memcpy(digest.last_text, text.data() + start, window);
+    digest.last_size = window;
+    digest.last_best = best;
+    digest.last_len = pos - start;
+  }
+  return best;
+}
+
+int match_name_at(std::string_view text, size_t& pos, const char* const* full, const char* const* shorts, int count,
+                  const NameDigest& digest) {
+  // text_matches takes a name as written, lower or upper case: the first bytes agree lower-cased.
+  const char first = ascii_lower(text[pos]);
   int best = -1;
   size_t best_len = 0;
-  for (int i = 0; i < count; ++i) {
-    for (const char* name : {full[i], shorts[i]}) {
-      size_t len = std::strlen(name);
-      if (len > best_len && pos + len <= text.size() && text_matches(text.substr(pos, len), name)) {
-        best = i;
-        best_len = len;
-      }
+  for (int k = 0; k < 2 * count; ++k) {
+    const size_t len = digest.length[k];
+    if (digest.first[k] != first || len <= best_len || pos + len > text.size()) continue;
+    const int i = k < count ? k : k - count;
+    if (text_matches(text.substr(pos, len), k < count ? full[i] : shorts[i])) {
+      best = i;
+      best_len = len;
     }
   }
   if (best >= 0) pos += best_len;
@@ -755,6 +820,47 @@ std::unique_ptr<DateFormat> DateFormat::compile(std::string_view format, const c
   return f;
 }
 
+namespace {
+
+// Now's year and month where the date is (its offset, else its zone), for a date without a year.
+// Syslog dates have none: the answer is kept per thread for the current second and zone, read
+// from the coarse clock (a plain memory read, no time source, at a few ms' precision), since a
+// zone conversion costs more than the rest of such a date's parse.
+void current_year_and_month(bool has_offset, int offset_seconds, const cctz::time_zone& zone, int64_t& year,
+                            int& month) {
+  const NowFunction clock = test_clock.load(std::memory_order_relaxed);
+  int64_t now_seconds;
+  if (clock) {
+    now_seconds = clock().seconds();
+  } else {
+    timespec coarse;
+    clock_gettime(CLOCK_REALTIME_COARSE, &coarse);
+    now_seconds = coarse.tv_sec;
+  }
+  int day;
+  if (has_offset) {
+    civil_from_days(floor_div(now_seconds + offset_seconds, 86400), year, month, day);
+    return;
+  }
+  struct Guess {
+    bool valid = false;
+    int64_t second = 0;
+    cctz::time_zone zone;
+    int64_t year = 0;
+    int month = 0;
+  };
+  thread_local Guess guess;
+  if (!guess.valid || guess.second != now_seconds || guess.zone != zone) {
+    const cctz::civil_second civil_now =
+        cctz::convert(std::chrono::system_clock::time_point(std::chrono::seconds(now_seconds)), zone);
+    guess = {true, now_seconds, zone, civil_now.year(), civil_now.month()};
+  }
+  year = guess.year;
+  month = guess.month;
+}
+
+}  // namespace
+
 bool DateFormat::parse_joda(const std::vector<Element>& elements, bool has_year, std::string_view text,
                             const cctz::time_zone& zone, Timestamp& out) const {
   Fields f;
@@ -763,18 +869,9 @@ bool DateFormat::parse_joda(const std::vector<Element>& elements, bool has_year,
   if (!has_year) {
     // Logstash guesses the year from now: a December date seen in January is last year's,
     // a January date seen in December next year's.
-    const NowFunction clock = test_clock.load(std::memory_order_relaxed);
-    const Timestamp now = clock ? clock() : Timestamp::now();
     int64_t now_year;
-    int now_month, now_day;
-    if (f.has_offset) {
-      civil_from_days(floor_div(now.seconds() + f.offset_seconds, 86400), now_year, now_month, now_day);
-    } else {
-      const cctz::civil_second civil_now = cctz::convert(
-          std::chrono::system_clock::time_point(std::chrono::seconds(now.seconds())), effective_zone);
-      now_year = civil_now.year();
-      now_month = civil_now.month();
-    }
+    int now_month;
+    current_year_and_month(f.has_offset, f.offset_seconds, effective_zone, now_year, now_month);
     int64_t year = now_year;
     if (f.month == 12 && now_month == 1) year = now_year - 1;
     else if (f.month == 1 && now_month == 12) year = now_year + 1;
