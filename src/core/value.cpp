@@ -434,6 +434,15 @@ void Object::assign_unrelated(const Object& o) {
   size_ = o.size_;
 }
 
+void Value::assign_shared(const Value& tree) {
+  if (tree.type_ == Type::Object && obj_ && !shared_) {
+    type_ = Type::Object;
+    obj_->assign_unrelated(*tree.obj_);
+    return;
+  }
+  *this = tree;
+}
+
 void Value::assign_unrelated(const Value& o) {
   switch (o.type_) {
     case Type::String:

@@ -84,6 +84,12 @@ class Value {
   // this way, so an event takes a cached subtree for the price of a reference count.
   void share();
   bool is_shared() const { return shared_ && type_ == Type::Object; }
+  // Takes a shared tree into a recycled value: by reference, unless this value kept an object of
+  // its own from an earlier holder that wrote into its copy. Then the tree is copied into that
+  // storage, since the next holder will likely write into it too (a grok capture into
+  // [host][hostname] under the file input's shared [host]): a copy instead of an allocation,
+  // a copy-on-write and a growth per event.
+  void assign_shared(const Value& tree);
   // A text derived from a shared object, kept with it (the JSON writer keeps the object's JSON
   // there, so a shared subtree is serialized once). Only for is_shared() values; nullptr until
   // set; the first text set stays (set from several threads at once, all but one are dropped).

@@ -266,6 +266,34 @@ TEST(SharedObjectTest, CopiesShareAndAWriteCopiesFirst) {
   EXPECT_EQ(original.as_object().size(), 2u);
 }
 
+TEST(SharedObjectTest, ARecycledValueThatWasWrittenIntoTakesACopyInsteadOfAReference) {
+  Value tree;
+  tree.make_object()["name"] = Value("host-a");
+  tree.share();
+  const Value& frozen = tree;  // read through const: the non-const as_object() would unshare
+  Value slot;
+  slot.assign_shared(tree);
+  EXPECT_TRUE(slot.is_shared());  // nobody wrote: a reference
+  slot.as_object()["hostname"] = Value("h1");  // a writer gets its own copy
+  EXPECT_FALSE(slot.is_shared());
+  EXPECT_EQ(frozen.as_object().size(), 1u);
+
+  slot.set_null();  // recycled: the next event's [host]
+  slot.assign_shared(tree);
+  EXPECT_FALSE(slot.is_shared());  // copied into the storage the writer left
+  EXPECT_TRUE(slot == tree);
+  slot.as_object()["hostname"] = Value("h2");
+  EXPECT_EQ(frozen.as_object().size(), 1u);
+  EXPECT_EQ(frozen.as_object().find("hostname"), nullptr);
+  EXPECT_TRUE(tree.is_shared());
+
+  Value never_written;
+  never_written.assign_shared(tree);
+  never_written.set_null();
+  never_written.assign_shared(tree);
+  EXPECT_TRUE(never_written.is_shared());
+}
+
 TEST(SharedObjectTest, OutlivesTheValueThatSharedIt) {
   Value copy;
   {

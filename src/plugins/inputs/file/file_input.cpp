@@ -446,11 +446,11 @@ struct FileInput::Impl {
       Object& fields = event.fields();
       const size_t before = fields.size();
       Value& log = fields["log"];
-      if (fields.size() != before) log = shared_log_tree(path);
+      if (fields.size() != before) log.assign_shared(shared_log_tree(path));
       else set_if_absent(event, path_ref, path);
       const size_t with_log = fields.size();
       Value& host = fields["host"];
-      if (fields.size() != with_log) host = *shared_host_tree;
+      if (fields.size() != with_log) host.assign_shared(*shared_host_tree);
       else set_if_absent(event, host_ref, cfg.host);
       return;
     }
