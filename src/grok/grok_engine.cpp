@@ -123,10 +123,12 @@ size_t GrokEngine::prefiltered_count(size_t index) const {
 void GrokEngine::apply_captures(const CompiledExpression& expr, std::string_view subject, pcre2_match_data* data,
                                 Event& event) const {
   const bool keep_empty = settings_.keep_empty_captures;
+  const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(data);
+  const uint32_t pairs = pcre2_get_ovector_count(data);
   for (const CaptureSink& sink : expr.sinks) {
     for (uint32_t g : sink.groups) {
       std::string_view text;
-      bool present = GrokPattern::group(data, subject, g, text);
+      bool present = GrokPattern::group(ovector, pairs, subject, g, text);
       if (!keep_empty && (!present || (sink.type == CaptureType::String && text.empty()))) continue;
       auto assign = [&](Value& v) {
         if (!present) v.set_null();

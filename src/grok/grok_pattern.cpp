@@ -348,12 +348,7 @@ MatchStatus GrokPattern::match(std::string_view subject, MatchScratch& scratch, 
 }
 
 bool GrokPattern::group(pcre2_match_data* data, std::string_view subject, uint32_t n, std::string_view& out) {
-  PCRE2_SIZE* ov = pcre2_get_ovector_pointer(data);
-  if (n >= pcre2_get_ovector_count(data)) return false;
-  PCRE2_SIZE b = ov[2 * n], e = ov[2 * n + 1];
-  if (b == PCRE2_UNSET || e < b) return false;
-  out = subject.substr(b, e - b);
-  return true;
+  return group(pcre2_get_ovector_pointer(data), pcre2_get_ovector_count(data), subject, n, out);
 }
 
 }  // namespace sluice::grok

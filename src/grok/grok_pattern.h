@@ -78,6 +78,15 @@ class GrokPattern {
   MatchStatus match(std::string_view subject, MatchScratch& scratch, MatchBudget& budget) const;
   // Group n of the last match in `data`; false when the group did not take part.
   static bool group(pcre2_match_data* data, std::string_view subject, uint32_t n, std::string_view& out);
+  // The same from the match's offsets, read once per match (pcre2_get_ovector_pointer/count).
+  static bool group(const PCRE2_SIZE* ovector, uint32_t pairs, std::string_view subject, uint32_t n,
+                    std::string_view& out) {
+    if (n >= pairs) return false;
+    const PCRE2_SIZE b = ovector[2 * n], e = ovector[2 * n + 1];
+    if (b == PCRE2_UNSET || e < b || e > subject.size()) return false;
+    out = std::string_view(subject.data() + b, e - b);
+    return true;
+  }
 
  private:
   std::string expression_, expanded_;
