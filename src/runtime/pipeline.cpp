@@ -575,8 +575,9 @@ Pipeline::Pipeline(PipelineSettings settings, config::PipelineConfig config, Pip
   }
   p.settings.workers = p.workers;
 
-  size_t max_events = p.settings.queue_max_events > 0 ? p.settings.queue_max_events
-                                                      : size_t(p.workers) * size_t(p.settings.batch_size) * 4;
+  size_t max_events = p.settings.queue_max_events > 0
+                          ? p.settings.queue_max_events
+                          : PipelineSettings::default_queue_max_events(size_t(p.workers), size_t(p.settings.batch_size));
   size_t max_bytes = p.settings.queue_max_bytes > 0 ? p.settings.queue_max_bytes : size_t(64) << 20;
   p.metrics.queue_max_events = max_events;
   p.metrics.queue_max_bytes = max_bytes;

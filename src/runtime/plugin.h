@@ -45,10 +45,15 @@ struct PipelineSettings {
   int batch_delay_ms = 50;
   std::string ordered = "auto";      // auto, true, false
   std::string ecs_compatibility = "v8";  // disabled, v1, v8
-  size_t queue_max_events = 0;       // 0 = workers * batch_size * 4 (bounded in any case)
+  size_t queue_max_events = 0;       // 0 = default_queue_max_events (bounded in any case)
   size_t queue_max_bytes = 64 << 20;
   std::string path_data = "data";    // where sincedb files go by default
   DeadLetterQueueSettings dead_letter_queue;
+
+  // 16 batches per worker. With fewer, an input faster than the workers sleeps and is woken once
+  // per half queue, and each wake-up costs ~30 us of CPU in a VM: at 4 batches per worker that
+  // was 5-8% of a grok pipeline's CPU (4,000 wake-ups per 1M events; 1,000 now).
+  static size_t default_queue_max_events(size_t workers, size_t batch_size) { return workers * batch_size * 16; }
 };
 
 // What every plugin instance is given at construction.

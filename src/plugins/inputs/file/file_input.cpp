@@ -1332,7 +1332,8 @@ FileInputConfig make_file_input_config(const Options& options, const PluginConte
     size_t workers = size_t(ctx.settings->workers > 0 ? ctx.settings->workers
                                                       : std::max(1u, std::thread::hardware_concurrency()));
     size_t batch = size_t(std::max(1, ctx.settings->batch_size));
-    size_t queue = ctx.settings->queue_max_events ? ctx.settings->queue_max_events : workers * batch * 4;
+    size_t queue = ctx.settings->queue_max_events ? ctx.settings->queue_max_events
+                                                  : PipelineSettings::default_queue_max_events(workers, batch);
     cfg.max_in_flight_lines = std::max(2 * (queue + workers * batch), 2 * cfg.max_chunk_lines);
   }
   return cfg;
