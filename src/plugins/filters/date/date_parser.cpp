@@ -8,13 +8,13 @@
 
 #include "core/time_format.h"
 
+#include <time.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
 #include <stdexcept>
-
-#include <time.h>
 #include <unordered_map>
 #include <vector>
 
@@ -150,7 +150,7 @@ int match_name_at(std::string_view text, size_t& pos, const char* const* full, c
 
 // Longest name of `names` (full and short forms) at text[pos]; returns the index or -1.
 int match_names(std::string_view text, size_t& pos, const char* const* full, const char* const* shorts, int count) {
-  if (pos >= text.size() || count > 12) return -1;
+  if (pos >= text.size() || count > 12) return -1;  // tables hold at most 12 names (months)
   NameDigest& digest = digest_of(full, shorts, count);
   // The answer depends only on the next `longest` bytes.
   const size_t window = std::min(text.size() - pos, digest.longest);
