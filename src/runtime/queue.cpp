@@ -71,8 +71,10 @@ bool EventQueue::try_push_all(std::vector<Item>& group, std::chrono::millisecond
     ++items_;
   }
   publish_metrics();
-  if (idle_poppers_ > 0 || (filling_poppers_ > 0 && count_ >= fill_target_)) not_empty_.notify_all();
+  const bool wake = idle_poppers_ > 0 || (filling_poppers_ > 0 && count_ >= fill_target_);
   lock.unlock();
+  // Woken after the unlock: a waiter woken under the lock would only block on it again.
+  if (wake) not_empty_.notify_all();
   group.clear();
   return true;
 }
@@ -91,13 +93,16 @@ void EventQueue::publish_metrics() {
 bool EventQueue::push(std::vector<Item>& group) {
   if (group.empty()) return true;
   size_t next = 0;
+  bool wake = false;  // poppers to wake for what this call added
   std::unique_lock lock(mutex_);
   while (next < group.size()) {
     if (closed_) break;
     if (!has_room(group[next])) {
       auto blocked_since = std::chrono::steady_clock::now();
       ++waiting_pushers_;
-      if (filling_poppers_ > 0) not_empty_.notify_all();  // the queue is full: no point waiting to fill
+      // The queue is full: no point waiting to fill, and what was added must not wait on us.
+      if (wake || filling_poppers_ > 0) not_empty_.notify_all();
+      wake = false;
       not_full_.wait(lock, [&] { return closed_ || has_room(group[next]); });
       --waiting_pushers_;
       if (metrics_) {
@@ -116,11 +121,11 @@ bool EventQueue::push(std::vector<Item>& group) {
       ++next;
     }
     publish_metrics();
-    if (next > moved_before && (idle_poppers_ > 0 || (filling_poppers_ > 0 && count_ >= fill_target_)))
-      not_empty_.notify_all();
+    if (next > moved_before && (idle_poppers_ > 0 || (filling_poppers_ > 0 && count_ >= fill_target_))) wake = true;
   }
   bool complete = next == group.size();
   lock.unlock();
+  if (wake) not_empty_.notify_all();
   if (complete) {
     group.clear();
   } else {
@@ -172,7 +177,9 @@ size_t EventQueue::pop_batch(std::vector<Item>& out, size_t max, std::chrono::mi
   }
   count_ -= n;
   publish_metrics();
-  if (waiting_pushers_ > 0 && worth_waking_pushers()) not_full_.notify_all();
+  const bool wake = waiting_pushers_ > 0 && worth_waking_pushers();
+  lock.unlock();
+  if (wake) not_full_.notify_all();
   return n;
 }
 
