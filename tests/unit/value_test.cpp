@@ -169,7 +169,7 @@ TEST(ObjectTest, ClearKeepsEntryStorage) {
 
 // Keys that share their length, first and last byte, many keys, the empty key, and the keys after
 // an erase, a take, a copy and a recycled clear must all still find exactly their field.
-TEST(ObjectTest, LookupsFindEveryKeyWhateverItsDigestOrPosition) {
+TEST(ObjectTest, LookupsFindEveryKeyAfterEraseTakeCopyAndClear) {
   Object o;
   std::vector<std::string> keys = {"", "ab", "axb", "a_b", "azb", "b", "x"};
   for (int i = 0; i < 30; ++i) keys.push_back("key" + std::to_string(i));
