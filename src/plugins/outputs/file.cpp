@@ -231,8 +231,23 @@ class FileOutput : public Output {
     {
       std::lock_guard<std::mutex> lock(io_mutex_);
       close_stale_files_locked();
-      for (size_t i = 0; i < encoder->used; ++i) write_group_locked(encoder->groups[i]);
+      for (size_t i = 0; i < encoder->used; ++i) {
+        Group& group = encoder->groups[i];
+        if (group.bytes.empty()) continue;
+        std::shared_ptr<Descriptor> descriptor = overwrite_ ? nullptr : append_target_locked(group);
+        if (descriptor) encoder->appends.emplace_back(&group, std::move(descriptor));
+        else write_group_locked(group);  // truncate-and-write, or the retrying path
+      }
     }
+    // The appends themselves run outside the lock, so workers do not queue behind each other's
+    // write(): the file is O_APPEND, which puts each write() whole at the end of the file (a
+    // write cut short by a full disk is the exception, as for any appender).
+    for (auto& [group, descriptor] : encoder->appends) {
+      if (write_fully(descriptor->fd, group->bytes.data(), group->bytes.size())) continue;
+      std::lock_guard<std::mutex> lock(io_mutex_);
+      write_group_locked(*group);  // reopens, retries, and holds the events' acks if it cannot
+    }
+    encoder->appends.clear();
     release_encoder(std::move(encoder));
   }
 
@@ -243,7 +258,6 @@ class FileOutput : public Output {
 
   void close() override {
     std::lock_guard<std::mutex> lock(io_mutex_);
-    for (auto& [path, file] : files_) ::close(file.fd);
     files_.clear();
   }
 
@@ -256,8 +270,19 @@ class FileOutput : public Output {
     std::vector<Event*> events;
   };
 
+  // A descriptor shared by the map of open files and the writers using it: rotation, stale
+  // cleanup and close() drop the map's reference, and the file is closed once no write holds it.
+  struct Descriptor {
+    int fd;
+    explicit Descriptor(int opened) : fd(opened) {}
+    Descriptor(const Descriptor&) = delete;
+    Descriptor& operator=(const Descriptor&) = delete;
+    ~Descriptor() { ::close(fd); }
+  };
+
   struct Encoder {
     std::thread::id owner;
+    std::vector<std::pair<Group*, std::shared_ptr<Descriptor>>> appends;  // this batch's, outside the lock
     std::unique_ptr<Codec> codec;
     std::vector<Group> groups;  // [0, used) are live for the current batch; the rest keep storage
     size_t used = 0;
@@ -293,7 +318,7 @@ class FileOutput : public Output {
   };
 
   struct OpenFile {
-    int fd = -1;
+    std::shared_ptr<Descriptor> descriptor;
     dev_t device = 0;
     ino_t inode = 0;
     bool active = true;  // written since the last stale-file cleanup
@@ -376,10 +401,24 @@ class FileOutput : public Output {
                file_root_, failure_path_, path);
   }
 
+  // Where `group` is appended this time (the path, or the failure path when the file was deleted
+  // and create_if_deleted is off); nullptr when it cannot be opened (write_group_locked retries).
+  std::shared_ptr<Descriptor> append_target_locked(Group& group) {
+    std::string error;
+    OpenFile* file = open_locked(target_path(group), error);
+    if (!file) return nullptr;
+    file->active = true;
+    return file->descriptor;
+  }
+
+  const std::string& target_path(const Group& group) const {
+    if (!create_if_deleted_ && group.path != failure_path_ && !path_exists(group.path)) return failure_path_;
+    return group.path;
+  }
+
   void write_group_locked(Group& group) {
     if (group.bytes.empty()) return;
-    const std::string* path = &group.path;
-    if (!create_if_deleted_ && *path != failure_path_ && !path_exists(*path)) path = &failure_path_;
+    const std::string* path = &target_path(group);
     std::string error;
     // A few quick retries absorb transient trouble (a directory rotated away, EINTR storms).
     for (int attempt = 0; attempt < 3; ++attempt) {
@@ -387,12 +426,12 @@ class FileOutput : public Output {
       if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(50 << (2 * attempt)));
       OpenFile* file = open_locked(*path, error);
       if (!file) continue;
-      if (overwrite_ && ::ftruncate(file->fd, 0) != 0) {
+      if (overwrite_ && ::ftruncate(file->descriptor->fd, 0) != 0) {
         error = std::string("truncate failed: ") + std::strerror(errno);
         forget_locked(*path);
         continue;
       }
-      if (write_fully(file->fd, group.bytes.data(), group.bytes.size())) {
+      if (write_fully(file->descriptor->fd, group.bytes.data(), group.bytes.size())) {
         file->active = true;
         return;
       }
@@ -422,7 +461,6 @@ class FileOutput : public Output {
     if (found != files_.end()) {
       if (exists && info.st_dev == found->second.device && info.st_ino == found->second.inode) return &found->second;
       if (!exists && !create_if_deleted_ && path == failure_path_) return &found->second;
-      ::close(found->second.fd);
       files_.erase(found);
     }
     std::string directory = std::filesystem::path(path).parent_path().string();
@@ -447,7 +485,7 @@ class FileOutput : public Output {
     ::fstat(fd, &opened);
     log_->info("Opening file {}", path);
     OpenFile& file = files_[path];
-    file = OpenFile{fd, opened.st_dev, opened.st_ino, true};
+    file = OpenFile{std::make_shared<Descriptor>(fd), opened.st_dev, opened.st_ino, true};
     return &file;
   }
 
@@ -473,7 +511,6 @@ class FileOutput : public Output {
   void forget_locked(const std::string& path) {
     auto found = files_.find(path);
     if (found == files_.end()) return;
-    ::close(found->second.fd);
     files_.erase(found);
   }
 
@@ -486,7 +523,6 @@ class FileOutput : public Output {
     for (auto it = files_.begin(); it != files_.end();) {
       if (!it->second.active) {
         log_->info("Closing file {}", it->first);
-        ::close(it->second.fd);
         it = files_.erase(it);
       } else {
         it->second.active = false;
