@@ -225,13 +225,19 @@ TEST(ObjectTest, EqualityIgnoresOrder) {
   EXPECT_FALSE(a == b);
 }
 
-// Value::share: copies take a reference; whoever writes gets its own copy first.
-TEST(SharedObjectTest, CopiesShareAndAWriteCopiesFirst) {
+// {"city":"Paris","location":{"lat":48.8}}, frozen as a lookup cache hands it out.
+Value shared_city_tree() {
   Value cached;
   Object& tree = cached.make_object();
   tree["city"].set_string("Paris");
   tree["location"].make_object()["lat"].set_float(48.8);
   cached.share();
+  return cached;
+}
+
+// Value::share: copies take a reference; whoever writes gets its own copy first.
+TEST(SharedObjectTest, CopiesShareAndAWriteCopiesFirst) {
+  Value cached = shared_city_tree();
   ASSERT_TRUE(cached.is_shared());
 
   Value a = cached;  // copy constructor
@@ -317,11 +323,7 @@ TEST(SharedObjectTest, OutlivesTheValueThatSharedIt) {
 }
 
 TEST(SharedObjectTest, EventWritesThroughAPathNeverReachTheSharedTree) {
-  Value cached;
-  Object& geo = cached.make_object();
-  geo["city"].set_string("Paris");
-  geo["location"].make_object()["lat"].set_float(48.8);
-  cached.share();
+  Value cached = shared_city_tree();
   Event a, b, c, d;
   for (Event* e : {&a, &b, &c, &d}) e->put(FieldRef::of("geo")) = cached;
   a.put(FieldRef::of("[geo][city]")).set_string("Lyon");        // put walks a path
