@@ -1,5 +1,7 @@
 #include "grok/grok_pattern.h"
 
+#include "grok/ascii_variant.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -282,17 +284,19 @@ GrokPattern::GrokPattern(std::string_view expression, const PatternLibrary& libr
     captures_.push_back(std::move(c));
   }
 
+  const std::optional<std::string> ascii_pcre = ascii_variant(translated_.pcre);
+
   // Compiled last: nothing after it throws, so the code cannot leak.
-  uint32_t options = PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_MULTILINE | PCRE2_DOTALL;
+  uint32_t options = PCRE2_MULTILINE | PCRE2_DOTALL;
   if (!numbered) options |= PCRE2_NO_AUTO_CAPTURE;
   pcre2_compile_context* cctx = pcre2_compile_context_create(nullptr);
   pcre2_set_newline(cctx, PCRE2_NEWLINE_LF);
   int error = 0;
   PCRE2_SIZE offset = 0;
-  code_ = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(translated_.pcre.data()), translated_.pcre.size(), options,
-                        &error, &offset, cctx);
-  pcre2_compile_context_free(cctx);
+  code_ = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(translated_.pcre.data()), translated_.pcre.size(),
+                        options | PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &error, &offset, cctx);
   if (!code_) {
+    pcre2_compile_context_free(cctx);
     PCRE2_UCHAR msg[256];
     pcre2_get_error_message(error, msg, sizeof msg);
     throw GrokError(fmt::format("invalid regex in grok pattern `{}`: {} (at offset {} of the translated regex)",
@@ -300,22 +304,42 @@ GrokPattern::GrokPattern(std::string_view expression, const PatternLibrary& libr
   }
   jit_ = pcre2_jit_compile(code_, PCRE2_JIT_COMPLETE) == 0;
   pcre2_pattern_info(code_, PCRE2_INFO_CAPTURECOUNT, &group_count_);
+  if (ascii_pcre) {
+    ascii_code_ = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(ascii_pcre->data()), ascii_pcre->size(),
+                                options | PCRE2_NEVER_UTF | PCRE2_NEVER_UCP, &error, &offset, cctx);
+    uint32_t groups = 0, names = 0, utf_names = 0;
+    if (ascii_code_) {
+      pcre2_pattern_info(ascii_code_, PCRE2_INFO_CAPTURECOUNT, &groups);
+      pcre2_pattern_info(ascii_code_, PCRE2_INFO_NAMECOUNT, &names);
+      pcre2_pattern_info(code_, PCRE2_INFO_NAMECOUNT, &utf_names);
+    }
+    if (ascii_code_ && (groups != group_count_ || names != utf_names)) {
+      pcre2_code_free(ascii_code_);  // not the same groups: the UTF pattern serves every subject
+      ascii_code_ = nullptr;
+    }
+    if (ascii_code_) ascii_jit_ = pcre2_jit_compile(ascii_code_, PCRE2_JIT_COMPLETE) == 0;
+  }
+  pcre2_compile_context_free(cctx);
 }
 
 GrokPattern::~GrokPattern() {
   if (code_) pcre2_code_free(code_);
+  if (ascii_code_) pcre2_code_free(ascii_code_);
 }
 
-MatchStatus GrokPattern::match(std::string_view subject, MatchScratch& scratch, MatchBudget& budget) const {
+MatchStatus GrokPattern::match(std::string_view subject, MatchScratch& scratch, MatchBudget& budget,
+                               bool allow_ascii_variant) const {
   pcre2_match_data* data = scratch.data(group_count_);
   pcre2_match_context* mctx = scratch.context();
   uint32_t limit = budget.timeout_nanos > 0 ? kInitialMatchLimit : UINT32_MAX;
-  bool use_jit = jit_;
+  const bool ascii = ascii_code_ && allow_ascii_variant && is_ascii_text(subject);
+  const pcre2_code* code = ascii ? ascii_code_ : code_;
+  bool use_jit = ascii ? ascii_jit_ : jit_;
   auto subject_ptr = reinterpret_cast<PCRE2_SPTR>(subject.data());
   while (true) {
     pcre2_set_match_limit(mctx, limit);
-    int rc = use_jit ? pcre2_jit_match(code_, subject_ptr, subject.size(), 0, 0, data, mctx)
-                     : pcre2_match(code_, subject_ptr, subject.size(), 0, PCRE2_NO_JIT, data, mctx);
+    int rc = use_jit ? pcre2_jit_match(code, subject_ptr, subject.size(), 0, 0, data, mctx)
+                     : pcre2_match(code, subject_ptr, subject.size(), 0, PCRE2_NO_JIT, data, mctx);
     if (rc >= 0) return MatchStatus::Match;
     switch (rc) {
       case PCRE2_ERROR_NOMATCH:

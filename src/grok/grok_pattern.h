@@ -74,8 +74,12 @@ class GrokPattern {
   const std::vector<Capture>& captures() const { return captures_; }
   uint32_t group_count() const { return group_count_; }
 
-  // Searches the subject; on Match the scratch's match data holds the groups.
-  MatchStatus match(std::string_view subject, MatchScratch& scratch, MatchBudget& budget) const;
+  // Searches the subject; on Match the scratch's match data holds the groups. An ASCII subject
+  // takes the byte-mode twin of the pattern when there is one (ascii_variant.h); tests compare
+  // the two with allow_ascii_variant = false.
+  MatchStatus match(std::string_view subject, MatchScratch& scratch, MatchBudget& budget,
+                    bool allow_ascii_variant = true) const;
+  bool has_ascii_variant() const { return ascii_code_ != nullptr; }
   // Group n of the last match in `data`; false when the group did not take part.
   static bool group(pcre2_match_data* data, std::string_view subject, uint32_t n, std::string_view& out);
   // The same from the match's offsets, read once per match (pcre2_get_ovector_pointer/count).
@@ -94,6 +98,8 @@ class GrokPattern {
   std::vector<Capture> captures_;
   pcre2_code* code_ = nullptr;
   bool jit_ = false;
+  pcre2_code* ascii_code_ = nullptr;  // the byte-mode twin for ASCII subjects, if derived
+  bool ascii_jit_ = false;
   uint32_t group_count_ = 0;
 };
 

@@ -5,7 +5,9 @@
 #include <string>
 
 #include "core/event.h"
+#include "grok/ascii_variant.h"
 #include "grok/grok_engine.h"
+#include "grok/grok_pattern.h"
 #include "grok/onig_translate.h"
 #include "grok/prefilter.h"
 
@@ -372,6 +374,95 @@ TEST(GrokPrefilter, SameResultsWithAndWithoutPrefilter) {
       EXPECT_TRUE(x.fields() == y.fields()) << line;
     }
   }
+}
+
+// ---- the byte-mode twin for ASCII subjects ----------------------------------------------
+
+TEST(GrokAsciiVariant, NonAsciiCharactersBecomeItemsThatNeverMatchAscii) {
+  EXPECT_EQ(ascii_variant("a.b[^x]"), "a.b[^x]");  // nothing to change
+  EXPECT_EQ(ascii_variant("[Mm](?:a|\xc3\xa4)?r"), "[Mm](?:a|[^\\x00-\\x7F])?r");
+  EXPECT_EQ(ascii_variant("x\xc3\xa4?y"), "x[^\\x00-\\x7F]?y");       // still optional
+  EXPECT_EQ(ascii_variant("[^\xc3\xa4\\]]"), "[^\\x80\\]]");          // escaped ] stays in the class
+  EXPECT_EQ(ascii_variant("[]\xe2\x82\xac[:alpha:]]"), "[]\\x80[:alpha:]]");  // leading ], POSIX class
+  EXPECT_EQ(ascii_variant("\\\xc3\xa4"), "[^\\x00-\\x7F]");           // an escaped character is itself
+  // Case folding maps the Kelvin sign and the long s onto ASCII letters: no twin.
+  EXPECT_EQ(ascii_variant("(?i)\xc3\xa4"), std::nullopt);
+  EXPECT_EQ(ascii_variant("(?mi:a)\xc3\xa4"), std::nullopt);
+  EXPECT_EQ(ascii_variant("(?x)\xc3\xa4 # c"), std::nullopt);
+  EXPECT_EQ(ascii_variant("\\Q\xc3\xa4\\E"), std::nullopt);
+  EXPECT_EQ(ascii_variant("(?i)a"), "(?i)a");  // no non-ASCII character to fold
+}
+
+TEST(GrokAsciiVariant, AsciiTextCheck) {
+  EXPECT_TRUE(is_ascii_text(""));
+  EXPECT_TRUE(is_ascii_text("0123456789abcdef-tail"));
+  EXPECT_FALSE(is_ascii_text("0123456789abcdef-t\xc3\xa4il"));
+  EXPECT_FALSE(is_ascii_text("\x80"));
+}
+
+// The optional non-ASCII letter of MONTH (`M(?:a|\u00e4)?r`) must still be optional in the twin.
+TEST(GrokAsciiVariant, TwinMatchesWhereTheUtfPatternMatches) {
+  PatternLibrary library = PatternLibrary::builtin("disabled");
+  GrokPattern month("^%{MONTH:m}$", library, true);
+  ASSERT_TRUE(month.has_ascii_variant());
+  MatchScratch& scratch = MatchScratch::for_this_thread();
+  MatchBudget budget;
+  for (const char* text : {"Mar", "Mrz", "March", "Jan"}) {
+    EXPECT_EQ(month.match(text, scratch, budget), MatchStatus::Match) << text;
+    EXPECT_EQ(month.match(text, scratch, budget, false), MatchStatus::Match) << text;
+  }
+  EXPECT_EQ(month.match("M\xc3\xa4r", scratch, budget), MatchStatus::Match);  // non-ASCII: the UTF pattern
+  EXPECT_EQ(month.match("Mxr", scratch, budget), MatchStatus::NoMatch);
+}
+
+// Every pattern of both built-in libraries, alone, on ASCII lines of many kinds: the twin finds
+// the same groups at the same offsets as the UTF pattern.
+TEST(GrokAsciiVariant, EveryBuiltinPatternAgreesWithItsUtfForm) {
+  const char* subjects[] = {
+      "<34>Oct 11 22:14:15 mymachine su[230]: 'su root' failed for lonvick on /dev/pts/8",
+      "Mar  7 04:02:16 avas sshd[12345]: Accepted password for root from 10.0.0.1 port 22 ssh2",
+      "2001:db8:8cd0:7d62::3925 - - [01/Jan/2024:00:00:00 +0000] \"GET / HTTP/1.1\" 200 6352 \"-\" \"curl/8\"",
+      "192.168.1.10 - bob [12/Mrz/2024:10:00:00 +0100] \"POST /a?b=c HTTP/2.0\" 404 - \"http://x/\" \"UA\"",
+      "2024-01-01T00:00:00.123Z ERROR [main] com.example.Foo: boom (x=1, y=-2.5e3)",
+      "Tue May 14 12:00:01 2024 user=alice uid=1000 path=C:\\Windows\\x.exe mac=00:1A:2b:3C:4d:5E",
+      "CEF:0|Vendor|Product|1.0|100|name|5|src=10.0.0.1 dst=fe80::1%eth0 spt=1234",
+      "   ", "", "-", "0x1F 0755 1e10 +42 -0.5 3.14159 99999999999999999999",
+      "host-01.example.com:8443 /var/log/messages a_b.c@d-e.org \"quoted \\\" text\"",
+      "Jun 31 25:61:61 line\nwith a newline\tand a tab",
+  };
+  size_t with_twin = 0, compared = 0;
+  for (const char* mode : {"disabled", "v1"}) {
+    const PatternLibrary& library = PatternLibrary::builtin(mode);
+    for (const std::string& name : library.names()) {
+      std::unique_ptr<GrokPattern> pattern;
+      try {
+        pattern = std::make_unique<GrokPattern>("%{" + name + "}", library, false);
+      } catch (const GrokError&) {
+        continue;  // a fragment that is not a regex by itself
+      }
+      if (!pattern->has_ascii_variant()) continue;
+      ++with_twin;
+      MatchScratch& scratch = MatchScratch::for_this_thread();
+      for (const char* subject : subjects) {
+        MatchBudget budget;
+        MatchStatus twin = pattern->match(subject, scratch, budget, true);
+        std::vector<PCRE2_SIZE> twin_offsets;
+        const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(scratch.data(pattern->group_count()));
+        if (twin == MatchStatus::Match) twin_offsets.assign(ov, ov + 2 * (pattern->group_count() + 1));
+        MatchStatus utf = pattern->match(subject, scratch, budget, false);
+        ov = pcre2_get_ovector_pointer(scratch.data(pattern->group_count()));
+        ASSERT_EQ(twin, utf) << name << " on " << subject;
+        if (utf == MatchStatus::Match) {
+          std::vector<PCRE2_SIZE> utf_offsets(ov, ov + 2 * (pattern->group_count() + 1));
+          ASSERT_EQ(twin_offsets, utf_offsets) << name << " on " << subject;
+        }
+        ++compared;
+      }
+    }
+  }
+  // Both libraries have a few hundred patterns; all of them should get a twin.
+  EXPECT_GT(with_twin, 300u);
+  EXPECT_GT(compared, 3000u);
 }
 
 }  // namespace
