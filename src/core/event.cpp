@@ -3,6 +3,7 @@
 
 #include <charconv>
 
+#include "core/event_clock.h"
 #include "core/time_format.h"
 #include "core/value_ops.h"
 
@@ -242,7 +243,7 @@ void adopt_fields(Event& event, Object& fields) {
 
   Value* ts = own.find(kTimestampKey);
   if (!ts) {
-    own[kTimestampKey].set_timestamp(Timestamp::now());
+    own[kTimestampKey].set_timestamp(event_clock::now());
   } else if (!ts->is_timestamp()) {
     Timestamp parsed;
     if (ts->is_string() && parse_iso8601(ts->as_string(), parsed)) {
@@ -250,7 +251,7 @@ void adopt_fields(Event& event, Object& fields) {
     } else {
       Value original;
       own.take(kTimestampKey, original);
-      own[kTimestampKey].set_timestamp(Timestamp::now());
+      own[kTimestampKey].set_timestamp(event_clock::now());
       own["_@timestamp"] = std::move(original);
       event.add_tag("_timestampparsefailure");
     }

@@ -384,12 +384,27 @@ char* write_value(Writer& w, char* p, const Value& v) {
     case Type::Int: return write_int(w, p, v.as_int());
     case Type::Float: return write_float(w, p, v.as_float());
     case Type::String: return write_std_string(w, p, v.as_string());
-    case Type::Timestamp:
+    case Type::Timestamp: {
+      // Events decoded together share their creation time (event_clock.h): the text of the
+      // last one written on this thread is kept.
+      struct LastTimestamp {
+        int64_t nanos = 0;
+        size_t length = 0;
+        char text[kIso8601MaxLength];
+      };
+      thread_local LastTimestamp last;
+      const Timestamp ts = v.as_timestamp();
+      if (last.length == 0 || last.nanos != ts.nanos) {
+        last.length = format_iso8601(ts, last.text);
+        last.nanos = ts.nanos;
+      }
       p = w.ensure(p, kIso8601MaxLength + 2 + kSlack);
       *p++ = '"';
-      p += format_iso8601(v.as_timestamp(), p);
+      std::memcpy(p, last.text, last.length);
+      p += last.length;
       *p++ = '"';
       return p;
+    }
     case Type::Array: {
       p = w.ensure(p, 1 + kSlack);
       *p++ = '[';

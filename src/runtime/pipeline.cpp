@@ -24,6 +24,7 @@
 #include <fmt/format.h>
 
 #include "config/parser.h"
+#include "core/event_clock.h"
 #include "core/event_pool.h"
 #include "runtime/bus.h"
 #include "runtime/decorate.h"
@@ -501,6 +502,7 @@ void Pipeline::Impl::run_worker(int index) {
         continue;
       }
       RawUnit* pack = item.unit;
+      event_clock::Pin pin;  // the pack's lines were read together: one creation time
       for (size_t i = 0; i < pack->unit_count(); ++i) {
         expander.start(*pack);
         try {

@@ -1,11 +1,14 @@
 // The basic codecs (plain, line, json, json_lines, rubydebug) and make_codec.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "config/parser.h"
+#include "core/event_clock.h"
 #include "core/event_pool.h"
 #include "core/json.h"
 #include "runtime/options.h"
@@ -195,6 +198,30 @@ TEST(LineCodecTest, DecodeUnitIsOneLine) {
   codec->decode_unit("already framed", sink);
   ASSERT_EQ(sink.events.size(), 1u);
   EXPECT_EQ(sink.message(0), "already framed");
+}
+
+// A worker decoding one packed raw unit pins the clock: its lines get one creation time.
+TEST(LineCodecTest, UnitsDecodedUnderOnePinShareTheirTimestamp) {
+  CollectingSink sink;
+  for (const char* name : {"line", "plain", "json_lines"}) {
+    auto codec = make(name);
+    {
+      event_clock::Pin pin;
+      codec->decode_unit("{\"n\":1}", sink);
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      codec->decode_unit("{\"n\":2}", sink);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    codec->decode_unit("{\"n\":3}", sink);  // no pin: the clock is read again
+  }
+  ASSERT_EQ(sink.events.size(), 9u);
+  for (size_t i = 0; i < 9; i += 3) {
+    const Timestamp first = sink.events[i]->timestamp(), second = sink.events[i + 1]->timestamp();
+    const Timestamp third = sink.events[i + 2]->timestamp();
+    EXPECT_EQ(first, second) << i;
+    EXPECT_GE(third.nanos - first.nanos, 2'000'000) << i;
+  }
+  EXPECT_EQ(event_clock::pinned_nanos, 0);
 }
 
 TEST(LineCodecTest, EncodeAppendsDelimiter) {

@@ -136,6 +136,16 @@ TEST(JsonTest, Scalars) {
   EXPECT_EQ(to_json(Value(Timestamp::from_seconds(0, 5000000))), "\"1970-01-01T00:00:00.005Z\"");
 }
 
+// The writer keeps the text of the last timestamp it wrote: a different one is never given it.
+TEST(JsonTest, TimestampsInTurnEachGetTheirOwnText) {
+  const Timestamp a = Timestamp::from_seconds(0, 5000000), b = Timestamp::from_seconds(1700000000, 123456789);
+  EXPECT_EQ(to_json(Value(a)), "\"1970-01-01T00:00:00.005Z\"");
+  EXPECT_EQ(to_json(Value(a)), "\"1970-01-01T00:00:00.005Z\"");
+  EXPECT_EQ(to_json(Value(b)), "\"2023-11-14T22:13:20.123456789Z\"");
+  EXPECT_EQ(to_json(Value(a)), "\"1970-01-01T00:00:00.005Z\"");
+  EXPECT_EQ(to_json(Value(Timestamp{0})), "\"1970-01-01T00:00:00.000Z\"");
+}
+
 TEST(JsonTest, EventOmitsMetadata) {
   Event e;
   e.init_with_message("hi \"there\"", Timestamp::from_seconds(0));

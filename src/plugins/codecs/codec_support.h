@@ -232,7 +232,7 @@ class JsonEventDecoder {
       return event;
     }
     adopt_fields(*event, object.as_object());
-    // adopt_fields stamps now() itself only when the document had no @timestamp.
+    // adopt_fields stamps event_clock::now() itself only when the document had no @timestamp.
     return event;
   }
 

@@ -2,6 +2,7 @@
 // more data arrives; a line longer than decode_size_limit_bytes becomes one event tagged
 // `_jsonparsetoobigfailure` (and the rest of that line is skipped). Encoding writes the
 // event's JSON followed by the delimiter.
+#include "core/event_clock.h"
 #include "core/json.h"
 
 #include "plugins/codecs/codec_support.h"
@@ -73,7 +74,7 @@ class JsonLinesCodec final : public Codec {
     }
   }
 
-  void decode_unit(std::string_view unit, EventSink& sink) override { decode_line(unit, Timestamp::now(), sink); }
+  void decode_unit(std::string_view unit, EventSink& sink) override { decode_line(unit, event_clock::now(), sink); }
 
   // Logstash drops an unterminated last line; decoding it loses nothing and is what users expect.
   void flush(EventSink& sink) override {

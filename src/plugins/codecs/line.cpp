@@ -1,6 +1,7 @@
 // The `line` codec: decodes a byte stream into one event per delimited line (keeping a
 // partial last line until more data or flush); encodes `format` (or Logstash's default
 // event text) followed by the delimiter.
+#include "core/event_clock.h"
 #include "core/event_pool.h"
 #include "core/sprintf.h"
 #include "plugins/codecs/codec_support.h"
@@ -45,7 +46,7 @@ class LineCodec final : public Codec {
   }
 
   // A unit framed by the input (a file line, a datagram) is one line as it is.
-  void decode_unit(std::string_view unit, EventSink& sink) override { emit(unit, Timestamp::now(), sink); }
+  void decode_unit(std::string_view unit, EventSink& sink) override { emit(unit, event_clock::now(), sink); }
 
   void flush(EventSink& sink) override {
     if (!splitter_.has_pending()) return;

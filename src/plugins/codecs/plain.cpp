@@ -1,5 +1,6 @@
 // The `plain` codec: a whole chunk is one event's message (for inputs whose transport
 // frames messages); encoding prints `format` or Logstash's default "@timestamp host message".
+#include "core/event_clock.h"
 #include "core/event_pool.h"
 #include "core/sprintf.h"
 #include "plugins/codecs/codec_support.h"
@@ -37,7 +38,7 @@ class PlainCodec final : public Codec {
   void decode(std::string_view data, EventSink& sink) override {
     std::string_view text = to_utf8(charset_, data, scratch_);
     Event* event = new_event();
-    event->init_with_message(text, Timestamp::now());
+    event->init_with_message(text, event_clock::now());
     // ECS mode keeps the untouched text in [event][original], as Logstash's plain codec does.
     if (ecs_) event->put(kEventOriginal).set_string(text);
     sink.accept(event);
