@@ -96,6 +96,27 @@ TEST(DateFilter, RepeatedMonthsAndClockChangesGiveFreshAnswers) {
   }
 }
 
+// Each filter keeps the last text it parsed on a thread with its outcome: filters that take
+// turns on one text, or that replace one another at the same address, keep their own answers.
+TEST(DateFilter, TheLastParseIsKeptPerFilter) {
+  auto utc = make_filter("date", R"(match => ["logdate", "yyyy-MM-dd HH:mm:ss"])");
+  auto paris = make_filter("date", R"(match => ["logdate", "yyyy-MM-dd HH:mm:ss"] timezone => "Europe/Paris")");
+  for (int round = 0; round < 3; ++round) {
+    EXPECT_EQ(run(*utc, Value("2024-07-01 12:00:00")), "2024-07-01T12:00:00.000Z");
+    EXPECT_EQ(run(*paris, Value("2024-07-01 12:00:00")), "2024-07-01T10:00:00.000Z");
+  }
+  EXPECT_EQ(run(*utc, Value("2024-07-01 12:00:01")), "2024-07-01T12:00:01.000Z");
+  EXPECT_EQ(run(*utc, Value("2024-07-01 12:00:0x")), "failed:_dateparsefailure");
+  EXPECT_EQ(run(*utc, Value("2024-07-01 12:00:0x")), "failed:_dateparsefailure");
+  for (const char* zone : {"UTC", "Asia/Tokyo", "UTC"}) {
+    auto replaced = make_filter("date", std::string(R"(match => ["logdate", "yyyy-MM-dd HH:mm:ss"] timezone => ")") +
+                                            zone + "\"");
+    EXPECT_EQ(run(*replaced, Value("2024-07-01 12:00:00")),
+              std::string_view(zone) == "UTC" ? "2024-07-01T12:00:00.000Z" : "2024-07-01T03:00:00.000Z")
+        << zone;
+  }
+}
+
 TEST(DateFilter, Iso8601Forms) {
   auto filter = make_filter("date", R"(match => ["logdate", "ISO8601"])");
   EXPECT_EQ(run(*filter, Value("2011-04-19T03:44:01.103Z")), "2011-04-19T03:44:01.103Z");

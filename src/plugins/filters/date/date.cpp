@@ -114,6 +114,31 @@ class DateFilter : public Filter {
 
  private:
   bool parse(const Value& value, const Event& event, Timestamp& out) const {
+    if (value.is_string() && !dynamic_zone_) {
+      // Log lines come in runs of the same second: the last text this filter parsed on this
+      // thread, and its outcome, are kept. A year-less date takes now's year, so an outcome
+      // holds only within the second of the clock it was found in.
+      struct LastParse {
+        uint64_t filter = 0;
+        int64_t second = 0;
+        std::string text;
+        bool ok = false;
+        Timestamp result;
+      };
+      thread_local LastParse last;
+      const std::string& text = value.as_string();
+      const int64_t second = date::current_second();
+      if (last.filter == instance_ && last.second == second && last.text == text) {
+        out = last.result;
+        return last.ok;
+      }
+      last.ok = parse_with_formats(value, nullptr, out);
+      last.filter = instance_;
+      last.second = second;
+      last.text.assign(text);
+      last.result = out;
+      return last.ok;
+    }
     const cctz::time_zone* zone = nullptr;
     if (dynamic_zone_) {
       thread_local std::string zone_name;
@@ -122,6 +147,10 @@ class DateFilter : public Filter {
       zone = date::cached_zone(zone_name);
       if (!zone) return false;  // Joda: unknown zone id, every format fails
     }
+    return parse_with_formats(value, zone, out);
+  }
+
+  bool parse_with_formats(const Value& value, const cctz::time_zone* zone, Timestamp& out) const {
     for (const auto& format : formats_) {
       bool ok = false;
       switch (value.type()) {
@@ -142,6 +171,9 @@ class DateFilter : public Filter {
     return false;
   }
 
+  // Names this filter in the per-thread memo of the last parse (an address can be reused).
+  static inline std::atomic<uint64_t> next_instance_{1};
+  const uint64_t instance_ = next_instance_.fetch_add(1, std::memory_order_relaxed);
   PluginMetrics* metrics_ = nullptr;
   std::atomic<uint64_t>* matches_ = nullptr;
   std::atomic<uint64_t>* failures_ = nullptr;

@@ -828,15 +828,7 @@ namespace {
 // zone conversion costs more than the rest of such a date's parse.
 void current_year_and_month(bool has_offset, int offset_seconds, const cctz::time_zone& zone, int64_t& year,
                             int& month) {
-  const NowFunction clock = test_clock.load(std::memory_order_relaxed);
-  int64_t now_seconds;
-  if (clock) {
-    now_seconds = clock().seconds();
-  } else {
-    timespec coarse;
-    clock_gettime(CLOCK_REALTIME_COARSE, &coarse);
-    now_seconds = coarse.tv_sec;
-  }
+  const int64_t now_seconds = current_second();
   int day;
   if (has_offset) {
     civil_from_days(floor_div(now_seconds + offset_seconds, 86400), year, month, day);
@@ -1112,6 +1104,14 @@ void set_clock_for_testing(NowFunction now) { test_clock.store(now, std::memory_
 Timestamp current_time() {
   const NowFunction clock = test_clock.load(std::memory_order_relaxed);
   return clock ? clock() : Timestamp::now();
+}
+
+int64_t current_second() {
+  const NowFunction clock = test_clock.load(std::memory_order_relaxed);
+  if (clock) return clock().seconds();
+  timespec coarse;
+  clock_gettime(CLOCK_REALTIME_COARSE, &coarse);
+  return coarse.tv_sec;
 }
 
 uint64_t zone_conversions_on_this_thread() { return thread_zone_conversions; }

@@ -80,6 +80,9 @@ using NowFunction = Timestamp (*)();
 void set_clock_for_testing(NowFunction now);
 // "Now" as year-less formats see it (the test clock when one is set).
 Timestamp current_time();
+// Its second, read from the coarse clock (a memory read): a parse that may depend on now (a
+// year-less date takes now's year) gives the same answer within one such second.
+int64_t current_second();
 uint64_t zone_conversions_on_this_thread();
 
 }  // namespace sluice::date
