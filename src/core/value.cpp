@@ -397,7 +397,7 @@ inline bool same_head_and_tail(const char* a, const char* b, size_t n) {
   return ((a0 ^ b0) | (a1 ^ b1)) == 0;
 }
 
-inline bool same_bytes(const char* a, const char* b, size_t n) {
+__attribute__((always_inline)) inline bool same_bytes(const char* a, const char* b, size_t n) {
   if (n > 16) return std::memcmp(a, b, n) == 0;
   if (n >= 8) return same_head_and_tail<uint64_t>(a, b, n);
   if (n >= 4) return same_head_and_tail<uint32_t>(a, b, n);
@@ -408,30 +408,38 @@ inline bool same_bytes(const char* a, const char* b, size_t n) {
 
 }  // namespace
 
-Object& Object::operator=(const Object& o) {
-  if (this == &o) return *this;
+// Copies o's keys over the first o.size_ entries; a key that changed there may still be held by a
+// kept entry past them, which then forgets it (operator[]'s invariant: distinct keys).
+template <typename AssignValue>
+void Object::assign_entries(const Object& o, AssignValue assign_value) {
   if (entries_.size() < o.size_) entries_.resize(o.size_);
+  bool keys_changed = false;
   for (size_t i = 0; i < o.size_; ++i) {
     // Copies into a recycled event (generator replay, clone) mostly find the same keys in place.
     const std::string& key = o.entries_[i].key;
-    if (entries_[i].key.size() != key.size() || !same_bytes(entries_[i].key.data(), key.data(), key.size()))
+    if (entries_[i].key.size() != key.size() || !same_bytes(entries_[i].key.data(), key.data(), key.size())) {
       entries_[i].key.assign(key);
-    entries_[i].value = o.entries_[i].value;
+      keys_changed = true;
+    }
+    assign_value(entries_[i].value, o.entries_[i].value);
   }
   size_ = o.size_;
+  if (!keys_changed) return;
+  for (size_t kept = size_; kept < entries_.size(); ++kept) {
+    std::string& k = entries_[kept].key;
+    if (!k.empty() && o.find(k)) k.clear();
+  }
+}
+
+Object& Object::operator=(const Object& o) {
+  if (this == &o) return *this;
+  assign_entries(o, [](Value& to, const Value& from) { to = from; });
   return *this;
 }
 
 void Object::assign_unrelated(const Object& o) {
   if (this == &o) return;
-  if (entries_.size() < o.size_) entries_.resize(o.size_);
-  for (size_t i = 0; i < o.size_; ++i) {
-    const std::string& key = o.entries_[i].key;
-    if (entries_[i].key.size() != key.size() || !same_bytes(entries_[i].key.data(), key.data(), key.size()))
-      entries_[i].key.assign(key);
-    entries_[i].value.assign_unrelated(o.entries_[i].value);
-  }
-  size_ = o.size_;
+  assign_entries(o, [](Value& to, const Value& from) { to.assign_unrelated(from); });
 }
 
 void Value::assign_shared(const Value& tree) {
@@ -494,11 +502,34 @@ Value* Object::find(std::string_view key) {
 
 const Value* Object::find(std::string_view key) const { return const_cast<Object*>(this)->find(key); }
 
+// Kept entries (removed or cleared, past size_) keep their storage, and a recycled event refills
+// its fields in the same order. Invariant: the non-empty keys of all entries, live and kept,
+// are distinct. So when the first kept entry already holds the key being added, that key is
+// not live, and the add takes the entry without scanning the live ones.
 Value& Object::operator[](std::string_view key) {
+  if (size_ < entries_.size() && !key.empty()) {
+    Entry& next = entries_[size_];
+    if (next.key.size() == key.size() && same_bytes(next.key.data(), key.data(), key.size())) {
+      ++size_;
+      next.value.set_null();
+      return next.value;
+    }
+  }
   if (Value* found = find(key)) return *found;
   if (size_ == entries_.size()) entries_.emplace_back();
+  if (!key.empty()) {
+    // A kept entry further on may hold the key (its storage, with its nested objects, suits it
+    // best): it takes the first kept place, so no other entry keeps the key.
+    const char first = key[0];
+    for (size_t i = size_ + 1; i < entries_.size(); ++i) {
+      const std::string& k = entries_[i].key;
+      if (k.size() == key.size() && k[0] == first && same_bytes(k.data(), key.data(), key.size())) {
+        std::swap(entries_[i], entries_[size_]);
+        break;
+      }
+    }
+  }
   Entry& entry = entries_[size_++];
-  // A recycled event refills its slots in the same order: the slot mostly holds this key already.
   if (entry.key.size() != key.size() || !same_bytes(entry.key.data(), key.data(), key.size()))
     entry.key.assign(key.data(), key.size());
   entry.value.set_null();

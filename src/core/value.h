@@ -137,7 +137,8 @@ class Value {
 };
 
 // Insertion-ordered map of fields. Events have few fields, so a linear scan over
-// a compact vector beats hashing. Removed and cleared entries keep their storage.
+// a compact vector beats hashing. Removed and cleared entries keep their storage, and the
+// non-empty keys of all entries, live and kept, are distinct (see operator[]).
 class Object {
  public:
   struct Entry {
@@ -175,6 +176,9 @@ class Object {
   bool operator==(const Object& o) const;  // same keys and values, any order
 
  private:
+  template <typename AssignValue>
+  void assign_entries(const Object& o, AssignValue assign_value);
+
   std::vector<Entry> entries_;
   size_t size_ = 0;
 };

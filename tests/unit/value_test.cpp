@@ -214,6 +214,80 @@ TEST(ObjectTest, LookupsFindEveryKeyAfterEraseTakeCopyAndClear) {
   EXPECT_EQ(o.find("azb")->as_int(), 4);
 }
 
+// Adds reuse the first kept entry when it holds the key (no scan of the live ones), which is
+// only right while no two entries, live or kept, hold the same key. Random puts, erases, takes,
+// clears and copies, checked after each step against a plain list in insertion order.
+TEST(ObjectTest, RecycledEntriesNeverHoldAKeyTwice) {
+  const std::vector<std::string> universe = {"", "a", "b", "c", "ab", "ba", "message", "@timestamp", "x"};
+  using Model = std::vector<std::pair<std::string, int64_t>>;
+  auto model_find = [](Model& m, const std::string& key) {
+    return std::find_if(m.begin(), m.end(), [&](const auto& kv) { return kv.first == key; });
+  };
+  std::vector<Object> objects(3);
+  std::vector<Model> models(3);
+  uint64_t state = 12345;
+  auto next = [&](uint64_t bound) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (state >> 33) % bound;
+  };
+  for (int step = 0; step < 20000; ++step) {
+    const size_t which = next(3);
+    Object& o = objects[which];
+    Model& m = models[which];
+    const std::string& key = universe[next(universe.size())];
+    switch (next(10)) {
+      case 0:
+        o.clear();
+        m.clear();
+        break;
+      case 1: {
+        EXPECT_EQ(o.erase(key), model_find(m, key) != m.end());
+        if (auto it = model_find(m, key); it != m.end()) m.erase(it);
+        break;
+      }
+      case 2: {
+        Value out;
+        const bool had = model_find(m, key) != m.end();
+        EXPECT_EQ(o.take(key, out), had);
+        if (had) {
+          EXPECT_EQ(out.as_int(), model_find(m, key)->second);
+          m.erase(model_find(m, key));
+        }
+        break;
+      }
+      case 3: {
+        const size_t from = next(3);
+        if (from != which) {
+          if (next(2)) o = objects[from];
+          else o.assign_unrelated(objects[from]);
+          m = models[from];
+        }
+        break;
+      }
+      default: {
+        const int64_t value = int64_t(step);
+        o[key].set_int(value);
+        if (auto it = model_find(m, key); it != m.end()) it->second = value;
+        else m.emplace_back(key, value);
+        break;
+      }
+    }
+    ASSERT_EQ(o.size(), m.size()) << "step " << step;
+    size_t i = 0;
+    for (const Object::Entry& entry : o) {
+      ASSERT_EQ(entry.key, m[i].first) << "step " << step;
+      ASSERT_EQ(entry.value.as_int(), m[i].second) << "step " << step;
+      ++i;
+    }
+    for (const std::string& k : universe) {
+      const Value* found = o.find(k);
+      auto it = model_find(m, k);
+      ASSERT_EQ(found != nullptr, it != m.end()) << "step " << step << " key " << k;
+      if (found) ASSERT_EQ(found->as_int(), it->second);
+    }
+  }
+}
+
 TEST(ObjectTest, EqualityIgnoresOrder) {
   Object a, b;
   a["x"] = Value(1);
