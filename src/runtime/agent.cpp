@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -155,6 +156,17 @@ int Agent::run() {
     }
   }
 
+  // Written by each pipeline as it ends, so the loop below sees the last one end at once (a
+  // batch job's exit is not held up by the loop's 50 ms poll).
+  int finished_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  for (auto& p : pipelines_) {
+    if (finished_fd >= 0) {
+      p->on_finished([finished_fd] {
+        const uint64_t one = 1;
+        [[maybe_unused]] ssize_t written = write(finished_fd, &one, sizeof one);
+      });
+    }
+  }
   for (auto& p : pipelines_) {
     try {
       p->start();
@@ -181,8 +193,12 @@ int Agent::run() {
     if (all_finished) break;
 
     if (signal_fd >= 0) {
-      pollfd pfd{signal_fd, POLLIN, 0};
-      poll(&pfd, 1, 50);
+      pollfd pfds[2] = {{signal_fd, POLLIN, 0}, {finished_fd, POLLIN, 0}};
+      poll(pfds, finished_fd >= 0 ? 2 : 1, 50);
+      if (finished_fd >= 0) {
+        uint64_t count = 0;
+        [[maybe_unused]] ssize_t got = read(finished_fd, &count, sizeof count);
+      }
       signalfd_siginfo info{};
       while (read(signal_fd, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
         int sig = static_cast<int>(info.ssi_signo);
@@ -213,6 +229,8 @@ int Agent::run() {
   }
   if (stopper.joinable()) stopper.join();
   if (signal_fd >= 0) close(signal_fd);
+  // Every pipeline has finished, and a pipeline calls back before finished() reads true.
+  if (finished_fd >= 0) close(finished_fd);
   if (api_) api_->stop();
   log->info("sluice shut down.");
   return 0;

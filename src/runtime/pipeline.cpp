@@ -132,6 +132,7 @@ struct Pipeline::Impl {
   std::condition_variable state_changed;  // stop requested, finished
   bool started = false;
   bool finished = false;
+  std::function<void()> finished_callback;
 
   std::atomic<int64_t> next_filter_flush_ms{0};
   std::atomic<int64_t> next_output_flush_ms{0};
@@ -544,6 +545,8 @@ void Pipeline::Impl::supervise() {
   std::lock_guard lock(state_mutex);
   finished = true;
   state_changed.notify_all();
+  // Under the lock: whoever sees finished() true knows the callback has run.
+  if (finished_callback) finished_callback();
 }
 
 // ---- Pipeline -----------------------------------------------------------------------------
@@ -677,6 +680,11 @@ bool Pipeline::wait_for(int ms) {
 bool Pipeline::finished() const {
   std::lock_guard lock(impl_->state_mutex);
   return impl_->finished;
+}
+
+void Pipeline::on_finished(std::function<void()> callback) {
+  std::lock_guard lock(impl_->state_mutex);
+  impl_->finished_callback = std::move(callback);
 }
 
 const PipelineSettings& Pipeline::settings() const { return impl_->settings; }

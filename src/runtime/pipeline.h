@@ -2,6 +2,7 @@
 // process-wide set of pipelines (pipelines.yml) with pipeline-to-pipeline links.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,6 +27,10 @@ class Pipeline {
   // Waits until the pipeline has ended (all inputs finished and the queue drained, or stopped).
   bool wait_for(int ms);
   bool finished() const;
+  // Called once, on the pipeline's supervisor thread, as it ends, before finished() reads true
+  // (set before start()): the agent's loop wakes at once instead of at its next poll. It runs
+  // under the pipeline's state lock, so it must not call back into the pipeline.
+  void on_finished(std::function<void()> callback);
   const PipelineSettings& settings() const;
   const PipelineMetrics& metrics() const;
 

@@ -1,14 +1,19 @@
 // libFuzzer target: grok matching of arbitrary input (any bytes, invalid UTF-8 included)
 // against stock patterns, with and without the Hyperscan pre-filter. Input starting with
 // "!pattern!" is instead compiled as a grok expression (translation and expansion must
-// reject bad expressions with an error, never crash) and matched against the rest.
+// reject bad expressions with an error, never crash) and matched against the rest; on an
+// ASCII subject, the pattern's byte-mode twin must find what its UTF form finds.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/event.h"
+#include "grok/ascii_variant.h"
 #include "grok/grok_engine.h"
+#include "grok/grok_pattern.h"
 
 namespace {
 
@@ -56,6 +61,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       Event e;
       e.set(FieldRef::of("message"), Value(std::string_view(subject)));
       g.process(e);
+      if (!grok::is_ascii_text(subject)) return 0;
+      grok::GrokPattern pattern(expression, grok::PatternLibrary::builtin("v1"), true);
+      if (!pattern.has_ascii_variant()) return 0;
+      grok::MatchScratch& scratch = grok::MatchScratch::for_this_thread();
+      grok::MatchBudget budget;
+      budget.timeout_nanos = 100'000'000;
+      const grok::MatchStatus twin = pattern.match(subject, scratch, budget, true);
+      const size_t slots = 2 * (size_t(pattern.group_count()) + 1);
+      std::vector<PCRE2_SIZE> twin_offsets(pcre2_get_ovector_pointer(scratch.data(pattern.group_count())),
+                                           pcre2_get_ovector_pointer(scratch.data(pattern.group_count())) + slots);
+      budget.start = {};
+      const grok::MatchStatus utf = pattern.match(subject, scratch, budget, false);
+      if (twin == grok::MatchStatus::Timeout || utf == grok::MatchStatus::Timeout) return 0;  // step counts differ
+      if (twin != utf) __builtin_trap();
+      if (utf == grok::MatchStatus::Match) {
+        const PCRE2_SIZE* offsets = pcre2_get_ovector_pointer(scratch.data(pattern.group_count()));
+        if (!std::equal(twin_offsets.begin(), twin_offsets.end(), offsets)) __builtin_trap();
+      }
     } catch (const std::exception&) {
       // rejected at "startup": fine
     }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <thread>
 
 #include "config/parser.h"
@@ -285,6 +286,24 @@ TEST(PipelineFlow, StopWhileBusyEndsInBoundedTime) {
 TEST(PipelineFlow, PipelineWithoutInputsFinishesAtOnce) {
   auto p = make_pipeline("filter { rt_mark {} }");
   run_to_end(*p);
+}
+
+// The agent's loop is woken by this callback when a pipeline ends: it runs once, after every
+// event went out.
+TEST(PipelineFlow, OnFinishedCallsBackOnceWhenEverythingWentOut) {
+  auto key = unique_key("finished");
+  auto p = make_pipeline("input { rt_source { key => '" + key + "' count => 500 } }\n"
+                         "output { rt_collect { key => '" + key + "' } }");
+  std::atomic<int> calls{0};
+  std::atomic<size_t> events_when_called{0};
+  p->on_finished([&] {
+    calls.fetch_add(1);
+    events_when_called = collector(key)->size();
+  });
+  run_to_end(*p);
+  EXPECT_TRUE(p->finished());
+  EXPECT_EQ(calls.load(), 1);
+  EXPECT_EQ(events_when_called.load(), 500u);
 }
 
 TEST(PipelineFlow, DestroyingARunningPipelineStopsIt) {
