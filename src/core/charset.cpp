@@ -6,6 +6,10 @@
 #include <cstdio>
 #include <cstring>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 namespace sluice {
 
 namespace {
@@ -85,13 +89,25 @@ std::optional<Charset> charset_from_name(std::string_view name) {
 
 const char* supported_charsets() { return "UTF-8, ISO-8859-1, Windows-1252, US-ASCII, ASCII-8BIT"; }
 
-namespace {
-
-// Most log lines are ASCII: eight bytes at a time answers for them without the call through
-// simdjson's run-time dispatch, which costs more than the check on a short line.
+// Most log lines are ASCII: checked here without the call through simdjson's run-time
+// dispatch, which costs more than the check on a short line. Sixteen bytes at a time, the
+// last block overlapping the one before.
 bool is_ascii(std::string_view text) {
   const char* p = text.data();
   size_t n = text.size();
+#ifdef __SSE2__
+  if (n >= 16) {
+    const char* last = p + n - 16;
+    __m128i high_bits = _mm_loadu_si128(reinterpret_cast<const __m128i*>(last));
+    for (; p + 32 <= last; p += 32) {
+      high_bits = _mm_or_si128(high_bits, _mm_or_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)),
+                                                        _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16))));
+    }
+    for (; p < last; p += 16)  // at most twice; a block may run into the last one, never past it
+      high_bits = _mm_or_si128(high_bits, _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    return _mm_movemask_epi8(high_bits) == 0;
+  }
+#endif
   uint64_t high_bits = 0;
   for (; n >= 8; p += 8, n -= 8) {
     uint64_t word;
@@ -101,8 +117,6 @@ bool is_ascii(std::string_view text) {
   for (; n > 0; ++p, --n) high_bits |= uint8_t(*p);
   return (high_bits & 0x8080808080808080ULL) == 0;
 }
-
-}  // namespace
 
 bool is_valid_utf8(std::string_view text) {
   return is_ascii(text) || simdjson::validate_utf8(text.data(), text.size());

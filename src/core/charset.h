@@ -16,6 +16,8 @@ std::optional<Charset> charset_from_name(std::string_view name);
 const char* supported_charsets();  // for error messages
 
 bool is_valid_utf8(std::string_view text);
+// Whether every byte is below 0x80 (SSE2, sixteen bytes at a time).
+bool is_ascii(std::string_view text);
 
 // The text as UTF-8: `in` itself when it already is valid UTF-8 and needs no conversion,
 // else the converted text in `scratch`. Invalid UTF-8 declared as UTF-8 becomes its Ruby

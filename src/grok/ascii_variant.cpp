@@ -1,13 +1,12 @@
 // The byte-mode twin of a UTF-mode grok regex, for ASCII subjects (see ascii_variant.h).
 #include "grok/ascii_variant.h"
 
-#include <cstdint>
-#include <cstring>
+#include "core/charset.h"
 
 namespace sluice::grok {
 namespace {
 
-bool has_non_ascii(std::string_view text) { return !is_ascii_text(text); }
+bool has_non_ascii(std::string_view text) { return !is_ascii(text); }
 
 // `(?` followed by option letters that include `i`, up to `)` or `:` (`(?i)`, `(?mi:`, `(?^i)`).
 // Errs on the side of "yes": an `i` after `-` (switching it off) counts too.
@@ -33,19 +32,6 @@ size_t sequence_length(unsigned char lead) {
 }
 
 }  // namespace
-
-bool is_ascii_text(std::string_view text) {
-  const char* p = text.data();
-  size_t n = text.size();
-  uint64_t high_bits = 0;
-  for (; n >= 8; p += 8, n -= 8) {
-    uint64_t word;
-    std::memcpy(&word, p, 8);
-    high_bits |= word;
-  }
-  for (; n > 0; ++p, --n) high_bits |= uint8_t(*p);
-  return (high_bits & 0x8080808080808080ULL) == 0;
-}
 
 std::optional<std::string> ascii_variant(std::string_view pattern) {
   if (!has_non_ascii(pattern)) return std::string(pattern);

@@ -23,7 +23,4 @@ namespace sluice::grok {
 // groups; a pattern that does not compile simply gets no variant.
 std::optional<std::string> ascii_variant(std::string_view pcre_pattern);
 
-// Whether every byte is below 0x80 (eight at a time).
-bool is_ascii_text(std::string_view text);
-
 }  // namespace sluice::grok

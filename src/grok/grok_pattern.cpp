@@ -1,5 +1,6 @@
 #include "grok/grok_pattern.h"
 
+#include "core/charset.h"
 #include "grok/ascii_variant.h"
 
 #include <fmt/format.h>
@@ -332,7 +333,7 @@ MatchStatus GrokPattern::match(std::string_view subject, MatchScratch& scratch, 
   pcre2_match_data* data = scratch.data(group_count_);
   pcre2_match_context* mctx = scratch.context();
   uint32_t limit = budget.timeout_nanos > 0 ? kInitialMatchLimit : UINT32_MAX;
-  const bool ascii = ascii_code_ && allow_ascii_variant && is_ascii_text(subject);
+  const bool ascii = ascii_code_ && allow_ascii_variant && is_ascii(subject);
   const pcre2_code* code = ascii ? ascii_code_ : code_;
   bool use_jit = ascii ? ascii_jit_ : jit_;
   auto subject_ptr = reinterpret_cast<PCRE2_SPTR>(subject.data());

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/charset.h"
 #include "core/event.h"
 #include "grok/ascii_variant.h"
 #include "grok/grok_engine.h"
@@ -61,7 +62,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       Event e;
       e.set(FieldRef::of("message"), Value(std::string_view(subject)));
       g.process(e);
-      if (!grok::is_ascii_text(subject)) return 0;
+      if (!is_ascii(subject)) return 0;
       grok::GrokPattern pattern(expression, grok::PatternLibrary::builtin("v1"), true);
       if (!pattern.has_ascii_variant()) return 0;
       grok::MatchScratch& scratch = grok::MatchScratch::for_this_thread();

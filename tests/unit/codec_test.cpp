@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "config/parser.h"
+#include "core/charset.h"
 #include "core/event_clock.h"
 #include "core/event_pool.h"
 #include "core/json.h"
@@ -127,6 +128,23 @@ TEST(PlainCodecTest, EncodeDefaultAndFormat) {
   out.clear();
   make("plain")->encode(bare, out);
   EXPECT_EQ(out, "{name=h} m");  // Java's Map#toString, as Logstash prints it
+}
+
+// Every length up to 80, with one byte >= 0x80 at each position in turn (the check reads
+// blocks of 16 and 32 bytes, the last one overlapping).
+TEST(CharsetTest, IsAsciiSeesAHighByteAnywhere) {
+  for (size_t length = 0; length <= 80; ++length) {
+    std::string text(length, 'a');
+    EXPECT_TRUE(is_ascii(text)) << length;
+    EXPECT_TRUE(is_valid_utf8(text)) << length;
+    for (size_t at = 0; at < length; ++at) {
+      text[at] = char(0x80 | (at & 0x7F));
+      EXPECT_FALSE(is_ascii(text)) << length << " at " << at;
+      text[at] = 'a';
+    }
+  }
+  EXPECT_TRUE(is_valid_utf8("caf\xc3\xa9 au lait, une tasse de plus que seize octets"));
+  EXPECT_FALSE(is_ascii("caf\xc3\xa9 au lait, une tasse de plus que seize octets"));
 }
 
 TEST(PlainCodecTest, ConvertsCharsets) {

@@ -393,13 +393,6 @@ TEST(GrokAsciiVariant, NonAsciiCharactersBecomeItemsThatNeverMatchAscii) {
   EXPECT_EQ(ascii_variant("(?i)a"), "(?i)a");  // no non-ASCII character to fold
 }
 
-TEST(GrokAsciiVariant, AsciiTextCheck) {
-  EXPECT_TRUE(is_ascii_text(""));
-  EXPECT_TRUE(is_ascii_text("0123456789abcdef-tail"));
-  EXPECT_FALSE(is_ascii_text("0123456789abcdef-t\xc3\xa4il"));
-  EXPECT_FALSE(is_ascii_text("\x80"));
-}
-
 // The optional non-ASCII letter of MONTH (`M(?:a|\u00e4)?r`) must still be optional in the twin.
 TEST(GrokAsciiVariant, TwinMatchesWhereTheUtfPatternMatches) {
   PatternLibrary library = PatternLibrary::builtin("disabled");
