@@ -157,6 +157,9 @@ struct ConvertCase {
   const char* expected;  // JSON
 };
 
+// gtest prints a case with this (its bytes otherwise: pointers, different in every build).
+void PrintTo(const ConvertCase& c, std::ostream* os) { *os << c.type << " " << c.input << " -> " << c.expected; }
+
 class MutateConvertTest : public ::testing::TestWithParam<ConvertCase> {};
 
 TEST_P(MutateConvertTest, Converts) {
