@@ -18,9 +18,21 @@ struct CaptureSink {
   std::vector<uint32_t> groups;
 };
 
+// An object the sinks' fields go into ([http] for [http][version]), found once per event and
+// shared by every sink under it, instead of walking each capture's path from the event's root.
+struct ParentNode {
+  int parent = -1;  // the enclosing node; -1: the root (the event's fields or its @metadata)
+  std::string segment;
+};
+
 struct CompiledExpression {
   std::unique_ptr<GrokPattern> pattern;
   std::vector<CaptureSink> sinks;
+  // Set when the sinks' paths allow it (see group_sinks): each sink's parent node and leaf key.
+  bool grouped = false;
+  bool metadata = false;  // the root is @metadata
+  std::vector<ParentNode> parents;
+  std::vector<int> sink_parent;
 };
 
 struct GrokEngine::FieldPatterns {
@@ -51,6 +63,70 @@ thread_local std::vector<unsigned char> tls_candidates;
 void value_text(const Value* v, std::string& out) {
   out.clear();
   if (v && !v->is_null()) v->append_text(out);
+}
+
+// Parent nodes an expression may have to be grouped (their per-event table is on the stack).
+constexpr size_t kMaxParentNodes = 32;
+
+bool looks_like_index(const std::string& segment) {
+  size_t i = segment.size() > 1 && segment[0] == '-' ? 1 : 0;
+  if (i == segment.size()) return false;
+  for (; i < segment.size(); ++i)
+    if (segment[i] < '0' || segment[i] > '9') return false;
+  return true;
+}
+
+// Builds the parent nodes of an expression's sinks when every capture goes into an object, so
+// that resolving a parent once per event gives exactly what Event::put would: one root for all,
+// no segment that an array could take as an index, and no sink whose field is another sink's
+// parent (writing a value there would replace the object later captures go into).
+void group_sinks(CompiledExpression& ce) {
+  if (ce.sinks.empty()) return;
+  const bool metadata = ce.sinks.front().ref.is_metadata();
+  std::vector<std::vector<std::string>> parent_paths;  // parallel to ce.parents
+  std::vector<int> sink_parent;
+  for (const CaptureSink& sink : ce.sinks) {
+    const auto& path = sink.ref.path();
+    if (path.empty() || sink.ref.is_metadata() != metadata) return;
+    for (size_t i = 1; i < path.size(); ++i)
+      if (looks_like_index(path[i])) return;
+    int parent = -1;
+    for (size_t depth = 1; depth < path.size(); ++depth) {
+      std::vector<std::string> prefix(path.begin(), path.begin() + long(depth));
+      auto found = std::find(parent_paths.begin(), parent_paths.end(), prefix);
+      if (found == parent_paths.end()) {
+        parent_paths.push_back(prefix);
+        ce.parents.push_back({parent, path[depth - 1]});
+        found = parent_paths.end() - 1;
+      }
+      parent = int(found - parent_paths.begin());
+    }
+    sink_parent.push_back(parent);
+  }
+  for (const CaptureSink& sink : ce.sinks) {
+    if (std::find(parent_paths.begin(), parent_paths.end(), sink.ref.path()) != parent_paths.end()) {
+      ce.parents.clear();
+      return;
+    }
+  }
+  if (ce.parents.size() > kMaxParentNodes) {
+    ce.parents.clear();
+    return;
+  }
+  ce.grouped = true;
+  ce.metadata = metadata;
+  ce.sink_parent = std::move(sink_parent);
+}
+
+// Resolves a parent node for this event: its own parent first, then the key in it, made an
+// object as Event::put would. `found` keeps what this event resolved already.
+Object& resolve_parent(const CompiledExpression& expr, int node, Object& root, Object** found) {
+  const ParentNode& p = expr.parents[size_t(node)];
+  Object& above = p.parent < 0 ? root : found[p.parent] ? *found[p.parent] : resolve_parent(expr, p.parent, root, found);
+  Value& value = above[p.segment];
+  if (!value.is_object()) value.make_object();
+  found[node] = &value.as_object();
+  return *found[node];
 }
 
 }  // namespace
@@ -102,6 +178,7 @@ GrokEngine::GrokEngine(const GrokSettings& settings) : settings_(settings) {
         }
         ce.sinks.push_back(std::move(sink));
       }
+      if (settings.group_captures) group_sinks(ce);
       fp->expressions.push_back(std::move(ce));
     }
     if (settings.prefilter && fp->expressions.size() >= 2) {
@@ -125,7 +202,22 @@ void GrokEngine::apply_captures(const CompiledExpression& expr, std::string_view
   const bool keep_empty = settings_.keep_empty_captures;
   const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(data);
   const uint32_t pairs = pcre2_get_ovector_count(data);
-  for (const CaptureSink& sink : expr.sinks) {
+  Object* root = nullptr;
+  Object* found[kMaxParentNodes];  // this event's parent objects, resolved on first use
+  if (expr.grouped) {
+    root = expr.metadata ? &event.metadata() : &event.fields();
+    std::fill_n(found, expr.parents.size(), nullptr);
+  }
+  // The field's slot: through the sink's parent object, else from the event's root.
+  auto slot_of = [&](size_t sink_index) -> Value& {
+    const CaptureSink& sink = expr.sinks[sink_index];
+    if (!root) return event.put(sink.ref);
+    const int node = expr.sink_parent[sink_index];
+    Object& parent = node < 0 ? *root : found[node] ? *found[node] : resolve_parent(expr, node, *root, found);
+    return parent[sink.ref.path().back()];
+  };
+  for (size_t sink_index = 0; sink_index < expr.sinks.size(); ++sink_index) {
+    const CaptureSink& sink = expr.sinks[sink_index];
     for (uint32_t g : sink.groups) {
       std::string_view text;
       bool present = GrokPattern::group(ovector, pairs, subject, g, text);
@@ -137,11 +229,11 @@ void GrokEngine::apply_captures(const CompiledExpression& expr, std::string_view
         else v.set_string(text);
       };
       if (sink.overwrite) {
-        assign(event.put(sink.ref));
+        assign(slot_of(sink_index));
         continue;
       }
-      // One walk: put() finds the field or adds it as null; missing and null are the same here.
-      Value* existing = &event.put(sink.ref);
+      // One walk: the slot is found or added as null; missing and null are the same here.
+      Value* existing = &slot_of(sink_index);
       if (existing->is_null()) {
         assign(*existing);
       } else if (existing->is_array()) {

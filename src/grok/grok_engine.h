@@ -35,6 +35,7 @@ struct GrokSettings {
   std::string target;
   bool builtin_patterns = true;  // load this project's library first
   bool prefilter = true;         // Hyperscan pre-filter for fields with several patterns
+  bool group_captures = true;    // parent objects found once per event (tests compare with false)
 };
 
 enum class GrokResult { Matched, Failed, TimedOut };

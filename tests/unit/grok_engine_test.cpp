@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/event.h"
+#include "core/json.h"
 #include "grok/ascii_variant.h"
 #include "grok/grok_engine.h"
 #include "grok/grok_pattern.h"
@@ -372,6 +373,62 @@ TEST(GrokPrefilter, SameResultsWithAndWithoutPrefilter) {
       Event x = event_with(line), y = event_with(line);
       EXPECT_EQ(a.process(x), b.process(y)) << line;
       EXPECT_TRUE(x.fields() == y.fields()) << line;
+    }
+  }
+}
+
+// ---- captures grouped under their parent objects ----------------------------------------
+
+// Parents found once per event must give exactly what a put per capture gives: same fields,
+// same key order, arrays for repeated names, targets, @metadata, existing scalars in the way,
+// and the fallback cases (an index-like segment, a field that is another capture's parent).
+TEST(GrokGroupedCaptures, SameEventsAsOnePutPerCapture) {
+  const std::vector<std::vector<std::string>> pattern_sets = {
+      {"%{COMBINEDAPACHELOG}"},
+      {"<%{POSINT:pri}>%{SYSLOGLINE}"},
+      {"(?<[a][b]>\\w+) (?<[a][c][d]>\\w+)(?: (?<[x]>\\w+))? (?<[a][b]>\\w+)"},
+      {"(?<[@metadata][m][n]>\\w+) (?<[@metadata][o]>\\w+)"},
+      {"(?<[a][0]>\\w+) (?<[a][1]>\\w+)"},
+      {"(?<[a]>\\w+) (?<[a][b]>\\w+)"},
+      {"(?<[a][b]>\\w+) (?<[a]>\\w+)"},
+      {"(?<[a][b]>\\w+) (?<[a]>\\w+) (?<[a][c]>\\w+)"},
+      {"(?<[p][q]>\\w+) (?<[@metadata][r]>\\w+)"},
+  };
+  const char* lines[] = {
+      "10.0.0.1 - bob [12/Mar/2024:10:00:00 +0000] \"GET /x HTTP/1.1\" 200 12 \"-\" \"curl\"",
+      "::1 - - [12/Mar/2024:10:00:00 +0000] \"-\" 400 - \"http://r/\" \"-\"",
+      "<34>Oct 11 22:14:15 mymachine su[230]: 'su root' failed",
+      "<13>Oct 11 22:14:15 host app: no pid here",
+      "one two three four", "one two four", "alpha beta",
+  };
+  for (const auto& patterns : pattern_sets) {
+    for (const char* ecs : {"disabled", "v1"}) {
+      for (bool overwrite : {false, true}) {
+        for (const char* target : {"", "t"}) {
+          GrokSettings grouped = settings(patterns, ecs);
+          grouped.break_on_match = false;
+          grouped.target = target;
+          if (overwrite) grouped.overwrite = {"message", "[a][b]", "[x]", "[a]", "timestamp"};
+          GrokSettings one_by_one = grouped;
+          one_by_one.group_captures = false;
+          GrokEngine a(grouped), b(one_by_one);
+          for (const char* line : lines) {
+            Event x = event_with(line), y = event_with(line);
+            // Fields in the way: a scalar where an object goes, an existing value to append to.
+            for (Event* e : {&x, &y}) {
+              e->set(FieldRef::of("[a]"), Value("scalar"));
+              e->set(FieldRef::of("[x]"), Value("before"));
+              e->set(FieldRef::of("[http]"), Value(int64_t(7)));
+            }
+            ASSERT_EQ(a.process(x), b.process(y)) << patterns[0] << " / " << line;
+            std::string jx, jy;
+            json_append_event(jx, x);
+            json_append_event(jy, y);
+            ASSERT_EQ(jx, jy) << patterns[0] << " / " << line << " / " << ecs << " / " << target;
+            ASSERT_TRUE(x.metadata() == y.metadata()) << patterns[0] << " / " << line;
+          }
+        }
+      }
     }
   }
 }
