@@ -507,14 +507,18 @@ const Value* Object::find(std::string_view key) const { return const_cast<Object
 // are distinct. So when the first kept entry already holds the key being added, that key is
 // not live, and the add takes the entry without scanning the live ones.
 Value& Object::operator[](std::string_view key) {
-  if (size_ < entries_.size() && !key.empty()) {
-    Entry& next = entries_[size_];
-    if (next.key.size() == key.size() && same_bytes(next.key.data(), key.data(), key.size())) {
-      ++size_;
-      next.value.set_null();
-      return next.value;
-    }
+  Entry* next = entries_.data() + size_;  // compared as pointers: no division by sizeof(Entry)
+  if (next < entries_.data() + entries_.size() && !key.empty() && next->key.size() == key.size() &&
+      same_bytes(next->key.data(), key.data(), key.size())) {
+    ++size_;
+    next->value.set_null();
+    return next->value;
   }
+  return add(key);
+}
+
+// Apart from operator[] (never inlined there), so that its first path needs no saved registers.
+__attribute__((noinline)) Value& Object::add(std::string_view key) {
   if (Value* found = find(key)) return *found;
   if (size_ == entries_.size()) entries_.emplace_back();
   if (!key.empty()) {

@@ -178,6 +178,7 @@ class Object {
  private:
   template <typename AssignValue>
   void assign_entries(const Object& o, AssignValue assign_value);
+  Value& add(std::string_view key);  // operator[] past its first kept entry
 
   std::vector<Entry> entries_;
   size_t size_ = 0;
