@@ -83,7 +83,8 @@ bool looks_like_index(const std::string& segment) {
 void group_sinks(CompiledExpression& ce) {
   if (ce.sinks.empty()) return;
   const bool metadata = ce.sinks.front().ref.is_metadata();
-  std::vector<std::vector<std::string>> parent_paths;  // parallel to ce.parents
+  std::vector<ParentNode> parents;
+  std::vector<std::vector<std::string>> parent_paths;  // parallel to parents
   std::vector<int> sink_parent;
   for (const CaptureSink& sink : ce.sinks) {
     const auto& path = sink.ref.path();
@@ -96,25 +97,19 @@ void group_sinks(CompiledExpression& ce) {
       auto found = std::find(parent_paths.begin(), parent_paths.end(), prefix);
       if (found == parent_paths.end()) {
         parent_paths.push_back(prefix);
-        ce.parents.push_back({parent, path[depth - 1]});
+        parents.push_back({parent, path[depth - 1]});
         found = parent_paths.end() - 1;
       }
       parent = int(found - parent_paths.begin());
     }
     sink_parent.push_back(parent);
   }
-  for (const CaptureSink& sink : ce.sinks) {
-    if (std::find(parent_paths.begin(), parent_paths.end(), sink.ref.path()) != parent_paths.end()) {
-      ce.parents.clear();
-      return;
-    }
-  }
-  if (ce.parents.size() > kMaxParentNodes) {
-    ce.parents.clear();
-    return;
-  }
+  for (const CaptureSink& sink : ce.sinks)
+    if (std::find(parent_paths.begin(), parent_paths.end(), sink.ref.path()) != parent_paths.end()) return;
+  if (parents.size() > kMaxParentNodes) return;
   ce.grouped = true;
   ce.metadata = metadata;
+  ce.parents = std::move(parents);
   ce.sink_parent = std::move(sink_parent);
 }
 
