@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <fstream>
 #include <random>
@@ -58,7 +60,45 @@ std::vector<std::string> read_lines(const std::string& path) {
   return lines;
 }
 
+namespace {
+
+bool can_bind(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(uint16_t(port));
+  const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  close(fd);
+  return ok;
+}
+
+// The lowest port the kernel hands out for outgoing connections (and for bind to port 0).
+int ephemeral_low() {
+  std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+  int low = 0, high = 0;
+  if (range >> low >> high) return low;
+  return 32768;
+}
+
+}  // namespace
+
+// A port a test server can bind. Not one the kernel would pick for port 0: those are the ephemeral
+// ports every outgoing connection takes, and a server started a moment later (Swift's account
+// server once) found its port used by some test's client. Ports below the ephemeral range, from a
+// per-process random start (ctest runs test processes side by side), each handed out once.
 int free_port() {
+  static const int low = 10000;
+  static const int high = std::min(ephemeral_low(), 32768);  // exclusive
+  static std::atomic<unsigned> next{unsigned(std::random_device{}())};
+  if (high - low >= 1000) {
+    const unsigned span = unsigned(high - low);
+    for (unsigned attempt = 0; attempt < span; ++attempt) {
+      const int port = low + int(next.fetch_add(1) % span);
+      if (can_bind(port)) return port;
+    }
+  }
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
