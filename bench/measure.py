@@ -107,6 +107,16 @@ def best_of(n, fn):
     return min((fn() for _ in range(n)), key=lambda r: r[0])
 
 
+def best_of_interleaved(n, *fns):
+    """best_of for several commands run in turn, n rounds: the VM's speed drifts over minutes, and
+    a ratio between two blocks of runs taken minutes apart would carry that drift."""
+    results = [[] for _ in fns]
+    for _ in range(n):
+        for i, fn in enumerate(fns):
+            results[i].append(fn())
+    return [min(r, key=lambda x: x[0]) for r in results]
+
+
 def ensure_data(lines):
     data = os.path.join(WORK, f"data-{lines}")
     if not os.path.exists(os.path.join(data, "apache.log")):
@@ -177,8 +187,7 @@ def main():
                 sys.exit(f"bench: passthrough wrote {got} lines, expected {args.lines}")
             return r
 
-        b = best_of(args.repeat, baseline)
-        s = best_of(args.repeat, sluice_pass)
+        b, s = best_of_interleaved(args.repeat, baseline, sluice_pass)
         per_m = 1e6 / args.lines
         rows.append(("baseline_passthrough (naive loop)", b[0] * per_m, args.lines / b[1], b[2], 1.0))
         rows.append(("sluice file -> json_lines file, 1 worker", s[0] * per_m, args.lines / s[1], s[2], s[0] / b[0]))
@@ -222,9 +231,8 @@ def main():
                 sys.exit(f"bench: {name}: {failures} parse failures")
             return r
 
-        b = best_of(args.repeat, baseline_regex)
-        one = best_of(args.repeat, lambda: sluice_grok(1))
-        two = best_of(args.repeat, lambda: sluice_grok(2))
+        b, one, two = best_of_interleaved(args.repeat, baseline_regex, lambda: sluice_grok(1),
+                                          lambda: sluice_grok(2))
         per_m = 1e6 / args.lines
         rows.append((f"baseline_regex pcre2-jit json ({name})", b[0] * per_m, args.lines / b[1], b[2], 1.0))
         rows.append((f"sluice {name} + date -> json_lines, 1 worker", one[0] * per_m, args.lines / one[1], one[2], one[0] / b[0]))
