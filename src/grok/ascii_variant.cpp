@@ -6,19 +6,14 @@
 namespace sluice::grok {
 namespace {
 
-bool has_non_ascii(std::string_view text) { return !is_ascii(text); }
-
-// `(?` followed by option letters that include `i`, up to `)` or `:` (`(?i)`, `(?mi:`, `(?^i)`).
-// Errs on the side of "yes": an `i` after `-` (switching it off) counts too.
-bool switches_on_caseless(std::string_view pattern) {
+// Whether an option group switches `letter` on or off somewhere: `(?` followed by option
+// characters that include it (`(?i)`, `(?mi:`, `(?^x)`, `(?-i)`). Errs on the side of "yes".
+bool names_option(std::string_view pattern, char letter) {
   for (size_t at = pattern.find("(?"); at != std::string_view::npos; at = pattern.find("(?", at + 2)) {
-    bool saw_i = false;
     for (size_t k = at + 2; k < pattern.size(); ++k) {
       const char c = pattern[k];
-      if (c == 'i') saw_i = true;
-      if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '^' || c == '-') continue;
-      if ((c == ')' || c == ':') && saw_i) return true;
-      break;
+      if (c == letter) return true;
+      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '^' || c == '-')) break;
     }
   }
   return false;
@@ -34,18 +29,12 @@ size_t sequence_length(unsigned char lead) {
 }  // namespace
 
 std::optional<std::string> ascii_variant(std::string_view pattern) {
-  if (!has_non_ascii(pattern)) return std::string(pattern);
-  if (switches_on_caseless(pattern)) return std::nullopt;
+  if (is_ascii(pattern)) return std::string(pattern);
+  // Case folding maps the Kelvin sign and the long s onto ASCII letters; (?x) comments, \Q and (?#
+  // would need a fuller lexer to tell literal text from the rest.
+  if (names_option(pattern, 'i') || names_option(pattern, 'x')) return std::nullopt;
   if (pattern.find("\\Q") != std::string_view::npos || pattern.find("(?#") != std::string_view::npos)
     return std::nullopt;
-  // (?x) comments and whitespace: any flag group naming x.
-  for (size_t at = pattern.find("(?"); at != std::string_view::npos; at = pattern.find("(?", at + 2)) {
-    for (size_t k = at + 2; k < pattern.size(); ++k) {
-      const char c = pattern[k];
-      if (c == 'x') return std::nullopt;
-      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '^' || c == '-')) break;
-    }
-  }
 
   std::string out;
   out.reserve(pattern.size() + 32);
