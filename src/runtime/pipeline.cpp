@@ -75,6 +75,7 @@ class InputRunner final : public InputContext {
   bool push(Event* event) override;
   bool push_unit(const UnitDecoder& decoder, std::string_view unit, std::string_view origin, AckToken* token) override;
   void flush() override;
+  void idle() override;
   bool try_push(std::span<Event* const> events, int timeout_ms) override;
   bool stopping() const override;
   bool wait_for_stop(int ms) override;
@@ -247,6 +248,11 @@ void InputRunner::flush() {
     }
     group_.clear();
   }
+}
+
+void InputRunner::idle() {
+  flush();
+  pipeline_.queue->inputs_idle();
 }
 
 bool InputRunner::try_push(std::span<Event* const> events, int timeout_ms) {

@@ -117,6 +117,10 @@ class InputContext {
   // should return from run() soon. Not thread-safe: one thread (or a mutex) per context.
   virtual bool push(Event* event) = 0;
   virtual void flush() = 0;
+  // flush(), and the input has nothing more for now: workers take what is queued without
+  // waiting for their batches to fill (pipeline.batch.delay). A batch job's last partial batch
+  // then goes out at once; a source that idles between bursts calls it before it waits.
+  virtual void idle() { flush(); }
   // All or nothing, for inputs that can tell their client to retry (http answers 429): queues
   // every event of `events` (taking ownership) if the queue has room for all of them within
   // timeout_ms, else queues none, leaves them to the caller and returns false. A group larger

@@ -70,6 +70,7 @@ bool EventQueue::try_push_all(std::vector<Item>& group, std::chrono::millisecond
     count_ += item.events;
     ++items_;
   }
+  inputs_idle_ = false;
   publish_metrics();
   const bool wake = idle_poppers_ > 0 || (filling_poppers_ > 0 && count_ >= fill_target_);
   lock.unlock();
@@ -113,6 +114,7 @@ bool EventQueue::push(std::vector<Item>& group) {
       continue;
     }
     size_t moved_before = next;
+    inputs_idle_ = false;
     while (next < group.size() && has_room(group[next])) {
       ring_[(head_ + items_) % capacity_] = group[next];
       bytes_ += group[next].bytes;
@@ -158,10 +160,11 @@ size_t EventQueue::pop_batch(std::vector<Item>& out, size_t max, std::chrono::mi
   // Wait a little for a fuller batch, as Logstash's batch delay does; a closed queue has
   // nothing more coming, and a full one (inputs blocked) cannot grow.
   size_t target = std::min(max, capacity_);
-  if (count_ < target && !closed_ && waiting_pushers_ == 0 && fill_delay.count() > 0) {
+  if (count_ < target && !closed_ && waiting_pushers_ == 0 && !inputs_idle_ && fill_delay.count() > 0) {
     ++filling_poppers_;
     fill_target_ = target;
-    not_empty_.wait_for(lock, fill_delay, [&] { return count_ >= target || closed_ || waiting_pushers_ > 0; });
+    not_empty_.wait_for(lock, fill_delay,
+                        [&] { return count_ >= target || closed_ || waiting_pushers_ > 0 || inputs_idle_; });
     --filling_poppers_;
   }
   size_t n = 0;
@@ -181,6 +184,14 @@ size_t EventQueue::pop_batch(std::vector<Item>& out, size_t max, std::chrono::mi
   lock.unlock();
   if (wake) not_full_.notify_all();
   return n;
+}
+
+void EventQueue::inputs_idle() {
+  std::unique_lock lock(mutex_);
+  inputs_idle_ = true;
+  const bool wake = filling_poppers_ > 0;
+  lock.unlock();
+  if (wake) not_empty_.notify_all();
 }
 
 void EventQueue::close() {

@@ -53,6 +53,9 @@ class EventQueue {
   size_t pop_batch(std::vector<Event*>& out, size_t max, std::chrono::milliseconds fill_delay,
                    std::chrono::milliseconds idle_wait);
 
+  // An input has nothing more for now: until the next push, pop_batch does not wait for a
+  // batch to fill.
+  void inputs_idle();
   // No more pushes are accepted; pop_batch drains what is left.
   void close();
   bool closed() const;
@@ -89,6 +92,7 @@ class EventQueue {
   size_t fill_target_ = 0;
   size_t waiting_pushers_ = 0;
   bool closed_ = false;
+  bool inputs_idle_ = false;  // set by inputs_idle(), cleared by the next push
 };
 
 }  // namespace sluice

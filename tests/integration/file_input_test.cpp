@@ -109,6 +109,27 @@ TEST_F(FileInputCli, ReadModeWithExitAfterReadEndsByItselfWithAllLines) {
   EXPECT_EQ(path->as_string().rfind(dir_.path().string() + "/in/part", 0), 0u);
 }
 
+// The last lines of a read-mode job do not wait out pipeline.batch.delay (here 10 minutes)
+// for a batch to fill: the input tells the workers it has nothing more.
+TEST_F(FileInputCli, ReadModeEndsWithoutWaitingOutTheBatchDelay) {
+  std::string in = dir_.file("short.log");
+  test::write_file(in, numbered_lines(0, 10, "line "));
+  std::string out = dir_.file("out.json");
+  std::string config = write_config("short.conf", "input { file { path => \"" + in +
+                                                      "\" mode => read exit_after_read => true "
+                                                      "file_completed_action => log file_completed_log_path => \"" +
+                                                      dir_.file("completed.txt") + "\" sincedb_path => \"" +
+                                                      dir_.file("sincedb") + "\" } }\n"
+                                                      "output { file { path => \"" + out + "\" } }\n");
+  std::vector<std::string> args = sluice_args(config);
+  args.insert(args.end(), {"-u", "600000"});
+  auto started = std::chrono::steady_clock::now();
+  auto result = test::run_command(args, "", 120s);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(output_messages(out).size(), 10u);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 60s);
+}
+
 TEST_F(FileInputCli, ReadModeDeletesCompletedFilesByDefault) {
   std::string in = dir_.file("delete_me.log");
   test::write_file(in, numbered_lines(0, 10, "x"));

@@ -125,6 +125,47 @@ TEST(EventQueue, BatchDelayWaitsForMoreThenGivesUp) {
   free_all(out);
 }
 
+// An input with nothing more to give (a batch job's last lines) lets a partial batch go at once,
+// whether the worker was already waiting for it to fill or comes afterwards; the next push
+// restores the wait. The fill delays are minutes: only the hint can end these pops early.
+TEST(EventQueue, IdleInputsLetAPartialBatchGoWithoutTheBatchDelay) {
+  EventQueue queue(100, 1 << 20);
+  const auto long_delay = std::chrono::minutes(5);
+  auto first = make_group(3);
+  ASSERT_TRUE(queue.push(first));
+  std::vector<Event*> out;
+  std::atomic<bool> popped{false};
+  std::thread popper([&] {
+    EXPECT_EQ(queue.pop_batch(out, 10, std::chrono::duration_cast<milliseconds>(long_delay), milliseconds(0)), 3u);
+    popped = true;
+  });
+  std::this_thread::sleep_for(milliseconds(50));  // the popper is (most likely) waiting to fill
+  queue.inputs_idle();
+  auto started = std::chrono::steady_clock::now();
+  popper.join();
+  EXPECT_TRUE(popped.load());
+  EXPECT_LT(std::chrono::steady_clock::now() - started, long_delay / 2);
+  free_all(out);
+
+  auto second = make_group(2);
+  ASSERT_TRUE(queue.push(second));
+  queue.inputs_idle();  // before the worker comes
+  EXPECT_EQ(queue.pop_batch(out, 10, std::chrono::duration_cast<milliseconds>(long_delay), milliseconds(0)), 2u);
+  free_all(out);
+
+  // A push after the hint: the batch waits to fill again (here, until the late push completes it).
+  auto third = make_group(4);
+  ASSERT_TRUE(queue.push(third));
+  std::thread pusher([&] {
+    std::this_thread::sleep_for(milliseconds(20));
+    auto late = make_group(6);
+    queue.push(late);
+  });
+  EXPECT_EQ(queue.pop_batch(out, 10, milliseconds(60000), milliseconds(0)), 10u);
+  pusher.join();
+  free_all(out);
+}
+
 TEST(EventQueue, CloseDrainsThenReportsDrained) {
   EventQueue queue(10, 1 << 20);
   auto group = make_group(3);

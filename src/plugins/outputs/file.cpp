@@ -228,6 +228,12 @@ class FileOutput : public Output {
       if (overwrite_ && group.last_chunk > 0) group.bytes.erase(0, group.last_chunk);  // only the latest event
       if (gzip_) encoder->compress(group.bytes);
     }
+    // stat(2) each path before taking the lock: a worker preempted inside a system call while
+    // holding io_mutex_ would stall the others for a whole time slice.
+    for (size_t i = 0; i < encoder->used; ++i) {
+      Group& group = encoder->groups[i];
+      if (!group.bytes.empty() && !overwrite_) group.seen = look_at(group.path);
+    }
     {
       std::lock_guard<std::mutex> lock(io_mutex_);
       close_stale_files_locked();
@@ -262,9 +268,23 @@ class FileOutput : public Output {
   }
 
  private:
+  // What stat(2) said about a path.
+  struct PathState {
+    bool exists = false;
+    dev_t device = 0;
+    ino_t inode = 0;
+  };
+
+  static PathState look_at(const std::string& path) {
+    struct stat info;
+    if (::stat(path.c_str(), &info) != 0) return {};
+    return {true, info.st_dev, info.st_ino};
+  }
+
   // The bytes of one batch bound for one path.
   struct Group {
     std::string path;
+    PathState seen;  // the path's state just before this batch took io_mutex_
     std::string bytes;
     size_t last_chunk = 0;  // where the latest event's bytes start (write_behavior overwrite)
     std::vector<Event*> events;
@@ -405,20 +425,21 @@ class FileOutput : public Output {
   // and create_if_deleted is off); nullptr when it cannot be opened (write_group_locked retries).
   std::shared_ptr<Descriptor> append_target_locked(Group& group) {
     std::string error;
-    OpenFile* file = open_locked(target_path(group), error);
+    const std::string& path = target_path(group, group.seen.exists);
+    OpenFile* file = open_locked(path, error, &path == &group.path ? &group.seen : nullptr);
     if (!file) return nullptr;
     file->active = true;
     return file->descriptor;
   }
 
-  const std::string& target_path(const Group& group) const {
-    if (!create_if_deleted_ && group.path != failure_path_ && !path_exists(group.path)) return failure_path_;
+  const std::string& target_path(const Group& group, bool path_exists) const {
+    if (!create_if_deleted_ && group.path != failure_path_ && !path_exists) return failure_path_;
     return group.path;
   }
 
   void write_group_locked(Group& group) {
     if (group.bytes.empty()) return;
-    const std::string* path = &target_path(group);
+    const std::string* path = &target_path(group, look_at(group.path).exists);
     std::string error;
     // A few quick retries absorb transient trouble (a directory rotated away, EINTR storms).
     for (int attempt = 0; attempt < 3; ++attempt) {
@@ -448,19 +469,15 @@ class FileOutput : public Output {
                 error);
   }
 
-  static bool path_exists(const std::string& path) {
-    struct stat info;
-    return ::stat(path.c_str(), &info) == 0;
-  }
-
   // The open file for `path`, reopened when the file was deleted or replaced (rotation).
-  OpenFile* open_locked(const std::string& path, std::string& error) {
-    struct stat info;
-    bool exists = ::stat(path.c_str(), &info) == 0;
+  // `seen`: the path's state if the caller just looked (else it is looked at here).
+  OpenFile* open_locked(const std::string& path, std::string& error, const PathState* seen = nullptr) {
+    const PathState state = seen ? *seen : look_at(path);
     auto found = files_.find(path);
     if (found != files_.end()) {
-      if (exists && info.st_dev == found->second.device && info.st_ino == found->second.inode) return &found->second;
-      if (!exists && !create_if_deleted_ && path == failure_path_) return &found->second;
+      if (state.exists && state.device == found->second.device && state.inode == found->second.inode)
+        return &found->second;
+      if (!state.exists && !create_if_deleted_ && path == failure_path_) return &found->second;
       files_.erase(found);
     }
     std::string directory = std::filesystem::path(path).parent_path().string();

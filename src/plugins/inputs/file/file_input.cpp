@@ -110,7 +110,8 @@ class Book final : public AckListener {
       }
       // Only wake a waiter whose condition now holds: each wake-up costs a context switch on
       // both cores, and acks come once per chunk.
-      wake = (resume_below != 0 && in_flight_lines < resume_below) || (idle_waiters > 0 && chunks.empty());
+      wake = (resume_below != 0 && in_flight_lines < resume_below) || (idle_waiters > 0 && chunks.empty()) ||
+             (awaited != nullptr && awaited->tracker.pending() == 0);
     }
     if (wake) changed.notify_all();
     // sincedb_write_interval => 0: the acknowledging thread saves before it goes on (a save
@@ -240,6 +241,17 @@ class Book final : public AckListener {
     return progress.tracker.pending() == 0;
   }
 
+  // Waits (up to `seconds`) until every chunk of the file was acknowledged: a batch job then
+  // finishes as soon as its last acks land, not at the next poll.
+  bool wait_settled(const Progress& progress, double seconds) {
+    std::unique_lock lock(mutex);
+    awaited = &progress;
+    bool ok = changed.wait_for(lock, std::chrono::duration<double>(seconds),
+                               [&] { return progress.tracker.pending() == 0; });
+    awaited = nullptr;
+    return ok;
+  }
+
   uint64_t committed(const Progress& progress) {
     std::lock_guard lock(mutex);
     return progress.tracker.committed();
@@ -302,6 +314,7 @@ class Book final : public AckListener {
   size_t in_flight_lines = 0;  // lines in `window`
   size_t resume_below = 0;     // the reader waits for in_flight_lines below this (0: not waiting)
   int idle_waiters = 0;        // threads in wait_idle()
+  const Progress* awaited = nullptr;  // the file the reader waits to see settled (wait_settled)
   uint64_t version = 0;          // bumped whenever a record changes
   uint64_t written_version = 0;  // the version last saved
   std::string last_write_error;
@@ -554,7 +567,7 @@ struct FileInput::Impl {
   // lets the others run arbitrarily far ahead, and all of that would be read again after a crash.
   bool wait_for_window() {
     if (book->wait_in_flight_below(cfg.max_in_flight_lines, 0)) return true;
-    ctx->flush();  // what is buffered must reach the queue for the acks to come
+    ctx->idle();  // what is buffered must reach the workers for the acks to come
     while (!should_stop()) {
       if (book->wait_in_flight_below(cfg.max_in_flight_lines, 0.1)) return true;
     }
@@ -652,8 +665,8 @@ struct FileInput::Impl {
     if (!file.pending.empty()) {
       emit_unit(file, file.pending, file.read_pos);
       file.pending.clear();
-      ctx->flush();
     }
+    ctx->idle();  // the file's last lines go out without waiting for fuller batches
     close_file(file);
     file.state = State::Completed;
     try_complete(file);
@@ -977,10 +990,10 @@ struct FileInput::Impl {
     return true;
   }
 
-  bool any_completed_waiting() const {
+  WatchedFile* first_completed_waiting() const {
     for (const auto& file : files)
-      if (file->state == State::Completed) return true;
-    return false;
+      if (file->state == State::Completed) return file.get();
+    return nullptr;
   }
 
   void sort_for_reading(std::vector<WatchedFile*>& order) const {
@@ -1073,7 +1086,8 @@ struct FileInput::Impl {
         if (process_file(*file)) progressed = true;
         if (should_stop()) break;
       }
-      ctx->flush();
+      if (progressed) ctx->flush();
+      else ctx->idle();
       sweep_gone();
       if (should_stop()) break;
       if (cfg.read_mode && cfg.exit_after_read && all_finished()) {
@@ -1090,9 +1104,12 @@ struct FileInput::Impl {
         continue;
       }
       if (!progressed) {
-        auto wait = any_completed_waiting() ? std::min<Clock::duration>(stat_period, std::chrono::milliseconds(20))
-                                            : stat_period;
-        int wait_ms = int(std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::milliseconds>(wait).count()));
+        if (WatchedFile* completed = first_completed_waiting()) {
+          // Woken by its last ack; the short bound keeps stop requests and other files seen.
+          book->wait_settled(*completed->progress, std::clamp(cfg.stat_interval, 0.001, 0.02));
+          continue;
+        }
+        int wait_ms = int(std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::milliseconds>(stat_period).count()));
         if (ctx->wait_for_stop(wait_ms)) break;
       }
     }
