@@ -6,6 +6,8 @@
 #include <zlib.h>
 
 #include <filesystem>
+#include <fstream>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -274,6 +276,55 @@ TEST(FileOutputTest, ConcurrentWritersNeverInterleaveLines) {
   std::vector<std::string> found = messages(test::read_lines(path));
   ASSERT_EQ(found.size(), size_t(kThreads * kBatches * kPerBatch));
   for (const std::string& message : found) ASSERT_EQ(message.rfind("t", 0), 0u) << message;
+}
+
+// Workers that find another appending hand their bytes over and return: their events must
+// still be acknowledged only once their lines are in the file, and every batch exactly once.
+TEST(FileOutputTest, ConcurrentWritersAcknowledgeOnlyWhatIsInTheFile) {
+  test::TempDir dir;
+  const std::string path = dir.file("shared.log");
+  constexpr int kThreads = 4, kBatches = 40, kPerBatch = 25;
+  auto message = [](uint64_t batch, int index) {
+    return "b" + std::to_string(batch) + "-" + std::to_string(index) + std::string(200, 'x');
+  };
+  struct CheckingListener : AckListener {
+    std::string path;
+    std::function<std::string(uint64_t, int)> message;
+    std::atomic<int> acked_batches{0};
+    std::atomic<int> acked_before_written{0};
+    void acked(uint64_t batch) override {
+      std::ifstream in(path, std::ios::binary);
+      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      if (text.find("\"" + message(batch, 0) + "\"") == std::string::npos ||
+          text.find("\"" + message(batch, kPerBatch - 1) + "\"") == std::string::npos)
+        ++acked_before_written;
+      ++acked_batches;
+    }
+  } listener;
+  listener.path = path;
+  listener.message = message;
+  {
+    auto output = make_output("file { path => \"" + path + "\" }");
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int b = 0; b < kBatches; ++b) {
+          const uint64_t id = uint64_t(t * kBatches + b);
+          AckToken* token = AckToken::create(&listener, id);
+          {
+            Batch batch;
+            for (int i = 0; i < kPerBatch; ++i) batch.add(message(id, i)).attach_ack(token);
+            token->release();  // the input's own hold
+            output->write(batch.span());
+          }  // the batch's events are freed, as after a pipeline's batch
+        }
+      });
+    }
+    for (auto& thread : threads) thread.join();
+  }  // closing the output appends whatever is still handed over
+  EXPECT_EQ(listener.acked_batches.load(), kThreads * kBatches);
+  EXPECT_EQ(listener.acked_before_written.load(), 0);
+  EXPECT_EQ(messages(test::read_lines(path)).size(), size_t(kThreads * kBatches * kPerBatch));
 }
 
 TEST(FileOutputTest, UnwritableEventsStayUnacknowledged) {

@@ -245,24 +245,22 @@ class FileOutput : public Output {
         else write_group_locked(group);  // truncate-and-write, or the retrying path
       }
     }
-    // The appends themselves run outside the lock, so workers do not queue behind each other's
-    // write(): the file is O_APPEND, which puts each write() whole at the end of the file (a
-    // write cut short by a full disk is the exception, as for any appender).
-    for (auto& [group, descriptor] : encoder->appends) {
-      if (write_fully(descriptor->fd, group->bytes.data(), group->bytes.size())) continue;
-      std::lock_guard<std::mutex> lock(io_mutex_);
-      write_group_locked(*group);  // reopens, retries, and holds the events' acks if it cannot
-    }
+    if (!encoder->appends.empty()) append_all(*encoder);
     encoder->appends.clear();
     release_encoder(std::move(encoder));
   }
 
   void flush() override {
+    append_handovers_if_free();
     std::lock_guard<std::mutex> lock(io_mutex_);
     close_stale_files_locked();
   }
 
   void close() override {
+    {
+      std::lock_guard<std::mutex> appending(append_mutex_);
+      append_handovers_locked();
+    }
     std::lock_guard<std::mutex> lock(io_mutex_);
     files_.clear();
   }
@@ -433,14 +431,148 @@ class FileOutput : public Output {
   }
 
   const std::string& target_path(const Group& group, bool path_exists) const {
-    if (!create_if_deleted_ && group.path != failure_path_ && !path_exists) return failure_path_;
-    return group.path;
+    return target_path(group.path, path_exists);
+  }
+
+  const std::string& target_path(const std::string& path, bool path_exists) const {
+    if (!create_if_deleted_ && path != failure_path_ && !path_exists) return failure_path_;
+    return path;
+  }
+
+  // ---- appending ----
+  // The appends run outside io_mutex_, so encoding never waits for another worker's write():
+  // the file is O_APPEND, which puts each write() whole at the end of the file (a write cut
+  // short by a full disk is the exception, as for any appender). One worker appends at a time:
+  // two writing one file spin in the kernel on its lock (~4% of the CPU of a 2-worker run). A
+  // worker that finds another appending hands its bytes over, with holds on its events' acks,
+  // and goes on; the appender writes them after its own and releases the holds.
+
+  struct Handover {
+    std::string path;  // the group's path (a failed append is retried as write_group_locked does)
+    std::shared_ptr<Descriptor> descriptor;
+    std::string bytes;
+    std::vector<std::pair<AckToken*, int>> holds;  // one entry per run of events sharing a token
+    size_t events = 0;
+  };
+  static constexpr size_t kMaxHandovers = 8;  // beyond this a worker waits its turn: memory stays bounded
+
+  void append_all(Encoder& encoder) {
+    std::unique_lock<std::mutex> appending(append_mutex_, std::try_to_lock);
+    if (!appending.owns_lock()) {
+      if (hand_over(encoder)) {
+        append_handovers_if_free();
+        return;
+      }
+      appending.lock();
+    }
+    for (auto& [group, descriptor] : encoder.appends) {
+      if (write_fully(descriptor->fd, group->bytes.data(), group->bytes.size())) continue;
+      std::lock_guard<std::mutex> lock(io_mutex_);
+      write_group_locked(*group);  // reopens, retries, and holds the events' acks if it cannot
+    }
+    append_handovers_locked();
+    appending.unlock();
+    append_handovers_if_free();
+  }
+
+  // Moves the batch's appends to handovers_; false (nothing moved) when too many wait already.
+  bool hand_over(Encoder& encoder) {
+    std::lock_guard<std::mutex> lock(handover_mutex_);
+    if (handovers_.size() + encoder.appends.size() > kMaxHandovers) return false;
+    for (auto& [group, descriptor] : encoder.appends) {
+      Handover handover;
+      if (!spare_handovers_.empty()) {
+        handover = std::move(spare_handovers_.back());
+        spare_handovers_.pop_back();
+      }
+      handover.path.assign(group->path);
+      handover.descriptor = std::move(descriptor);
+      handover.bytes.swap(group->bytes);  // the group keeps the spare's (empty) buffer
+      for (Event* event : group->events) {
+        AckToken* token = event->ack_token();
+        if (!token) continue;
+        if (!handover.holds.empty() && handover.holds.back().first == token) ++handover.holds.back().second;
+        else handover.holds.emplace_back(token, 1);
+      }
+      for (auto& [token, count] : handover.holds) token->retain(count);
+      handover.events = group->events.size();
+      handovers_.push_back(std::move(handover));
+    }
+    handover_count_.fetch_add(encoder.appends.size());
+    return true;
+  }
+
+  // With append_mutex_ held.
+  void append_handovers_locked() {
+    {
+      std::lock_guard<std::mutex> lock(handover_mutex_);
+      if (handovers_.empty()) return;
+      taken_handovers_.swap(handovers_);
+      handover_count_.store(0);
+    }
+    for (Handover& handover : taken_handovers_) {
+      bool written = write_fully(handover.descriptor->fd, handover.bytes.data(), handover.bytes.size());
+      if (!written) {
+        std::lock_guard<std::mutex> lock(io_mutex_);
+        const std::string* path = nullptr;
+        std::string error;
+        written = write_bytes_locked(handover.path, handover.bytes, path, error);
+        if (!written) {
+          // Never acknowledged: the holds taken at the hand-over are kept for good.
+          for (auto& [token, count] : handover.holds)
+            for (int i = 0; i < count; ++i) held_acks_.emplace_back(token);
+          report_unwritten_locked(handover.events, *path, error);
+        }
+      }
+      if (written)
+        for (auto& [token, count] : handover.holds) token->release(count);
+      handover.holds.clear();
+      handover.bytes.clear();
+      handover.descriptor.reset();
+    }
+    std::lock_guard<std::mutex> lock(handover_mutex_);
+    for (Handover& handover : taken_handovers_) spare_handovers_.push_back(std::move(handover));
+    taken_handovers_.clear();
+  }
+
+  // Appends what was handed over if no worker is appending; else that worker does, after its
+  // own. The fences pair a hand-over (count, then try_lock) with an appender's exit (unlock,
+  // then count): one of the two sees the other, so nothing handed over is left behind.
+  void append_handovers_if_free() {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    while (handover_count_.load() > 0) {
+      std::unique_lock<std::mutex> appending(append_mutex_, std::try_to_lock);
+      if (!appending.owns_lock()) return;
+      append_handovers_locked();
+      appending.unlock();
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+    }
   }
 
   void write_group_locked(Group& group) {
     if (group.bytes.empty()) return;
-    const std::string* path = &target_path(group, look_at(group.path).exists);
+    const std::string* path = nullptr;
     std::string error;
+    if (write_bytes_locked(group.path, group.bytes, path, error)) return;
+    // Not written: keep these events unacknowledged, so their source delivers them again
+    // after a restart instead of checkpointing past data that never reached the file.
+    for (Event* event : group.events) {
+      if (event->ack_token()) held_acks_.push_back(AckHold::retain(event->ack_token()));
+    }
+    report_unwritten_locked(group.events.size(), *path, error);
+  }
+
+  void report_unwritten_locked(size_t events, const std::string& path, const std::string& error) {
+    if (metrics_) metrics_->failures.fetch_add(events, std::memory_order_relaxed);
+    log_->error("File: cannot write {} event(s) to {}: {}; they stay unacknowledged", events, path, error);
+  }
+
+  // Writes `bytes` bound for `group_path` (to the failure path if it was deleted and
+  // create_if_deleted is off), reopening and retrying; false, with `path` the one tried and
+  // `error`, when they could not be written.
+  bool write_bytes_locked(const std::string& group_path, const std::string& bytes, const std::string*& path,
+                          std::string& error) {
+    path = &target_path(group_path, look_at(group_path).exists);
     // A few quick retries absorb transient trouble (a directory rotated away, EINTR storms).
     for (int attempt = 0; attempt < 3; ++attempt) {
       if (attempt > 0 && stopping_ && stopping_->load(std::memory_order_relaxed)) break;
@@ -452,21 +584,14 @@ class FileOutput : public Output {
         forget_locked(*path);
         continue;
       }
-      if (write_fully(file->descriptor->fd, group.bytes.data(), group.bytes.size())) {
+      if (write_fully(file->descriptor->fd, bytes.data(), bytes.size())) {
         file->active = true;
-        return;
+        return true;
       }
       error = std::string("write failed: ") + std::strerror(errno);
       forget_locked(*path);
     }
-    // Not written: keep these events unacknowledged, so their source delivers them again
-    // after a restart instead of checkpointing past data that never reached the file.
-    for (Event* event : group.events) {
-      if (event->ack_token()) held_acks_.push_back(AckHold::retain(event->ack_token()));
-    }
-    if (metrics_) metrics_->failures.fetch_add(group.events.size(), std::memory_order_relaxed);
-    log_->error("File: cannot write {} event(s) to {}: {}; they stay unacknowledged", group.events.size(), *path,
-                error);
+    return false;
   }
 
   // The open file for `path`, reopened when the file was deleted or replaced (rotation).
@@ -563,6 +688,13 @@ class FileOutput : public Output {
 
   std::mutex pool_mutex_;
   std::vector<std::unique_ptr<Encoder>> pool_;
+
+  std::mutex append_mutex_;  // held by the one worker appending (append_all)
+  std::mutex handover_mutex_;
+  std::vector<Handover> handovers_;        // waiting for the appender
+  std::vector<Handover> taken_handovers_;  // being appended (under append_mutex_)
+  std::vector<Handover> spare_handovers_;  // their storage, reused
+  std::atomic<size_t> handover_count_{0};  // handovers_.size(), read without the lock
 
   std::mutex io_mutex_;
   std::unordered_map<std::string, OpenFile> files_;
