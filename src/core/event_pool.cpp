@@ -174,6 +174,7 @@ void free_raw_unit(RawUnit* unit) {
   }
   unit->bytes.clear();
   unit->ends.clear();
+  unit->gap = 0;
   unit->token = nullptr;
   Pool<RawUnit>::give(unit);
 }

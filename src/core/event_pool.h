@@ -26,8 +26,9 @@ class Decoration;
 // buffer the hardware prefetches, not a header, a queue slot and a string per line. Pooled
 // like events.
 struct RawUnit {
-  std::string bytes;           // the units, back to back
+  std::string bytes;           // the units, each followed by `gap` bytes but the last
   std::vector<uint32_t> ends;  // where each unit ends in `bytes`
+  uint32_t gap = 0;            // bytes between units (a delimiter copied along with them)
   std::string origin;  // what the input gave with them (the file input: the file's path)
   const UnitDecoder* decoder = nullptr;
   const Decoration* decoration = nullptr;  // the input's type/tags/add_field, applied after decoding
@@ -37,10 +38,10 @@ struct RawUnit {
 
   size_t unit_count() const { return ends.size(); }
   std::string_view unit(size_t i) const {
-    size_t begin = i == 0 ? 0 : ends[i - 1];
+    size_t begin = i == 0 ? 0 : ends[i - 1] + gap;
     return std::string_view(bytes).substr(begin, ends[i] - begin);
   }
-  void append_unit(std::string_view unit) {
+  void append_unit(std::string_view unit) {  // only while gap == 0
     bytes.append(unit.data(), unit.size());
     ends.push_back(uint32_t(bytes.size()));
   }

@@ -74,6 +74,8 @@ class InputRunner final : public InputContext {
   Event* new_event() override { return sluice::new_event(); }
   bool push(Event* event) override;
   bool push_unit(const UnitDecoder& decoder, std::string_view unit, std::string_view origin, AckToken* token) override;
+  bool push_units(const UnitDecoder& decoder, std::string_view data, std::span<const uint32_t> ends, uint32_t gap,
+                  std::string_view origin, AckToken* token) override;
   void flush() override;
   void idle() override;
   bool try_push(std::span<Event* const> events, int timeout_ms) override;
@@ -87,7 +89,7 @@ class InputRunner final : public InputContext {
   // runs (a credit), so this thread does not write the counter once per line while workers
   // release it from theirs; what is left is given back at flush().
   static constexpr int kUnitHoldCredit = 64;
-  AckToken* take_unit_hold(AckToken* token);
+  AckToken* take_unit_holds(AckToken* token, int count);
   void return_unit_holds();
 
   std::vector<EventQueue::Item> group_;
@@ -179,12 +181,12 @@ bool InputRunner::push(Event* event) {
 
 bool InputRunner::push_unit(const UnitDecoder& decoder, std::string_view unit, std::string_view origin,
                             AckToken* token) {
-  AckToken* hold = take_unit_hold(token);
+  AckToken* hold = take_unit_holds(token, 1);
   // The event built from a unit is bigger than its bytes; this bounds what the queue holds.
   size_t unit_bytes = unit.size() + sizeof(Event);
   EventQueue::Item* pack = group_.empty() ? nullptr : &group_.back();
   if (pack && pack->unit && pack->events < pack_limit_ && pack->unit->decoder == &decoder &&
-      pack->unit->token == hold && pack->unit->bytes.size() + unit.size() <= kMaxPackBytes &&
+      pack->unit->token == hold && pack->unit->gap == 0 && pack->unit->bytes.size() + unit.size() <= kMaxPackBytes &&
       pack->unit->origin == origin) {
     pack->unit->append_unit(unit);
     pack->events += 1;
@@ -203,15 +205,43 @@ bool InputRunner::push_unit(const UnitDecoder& decoder, std::string_view unit, s
   return !stopping();
 }
 
-AckToken* InputRunner::take_unit_hold(AckToken* token) {
-  if (!token) return nullptr;
-  if (token != credit_token_ || credit_ == 0) {
-    return_unit_holds();
-    token->retain(kUnitHoldCredit);
-    credit_token_ = token;
-    credit_ = kUnitHoldCredit;
+bool InputRunner::push_units(const UnitDecoder& decoder, std::string_view data, std::span<const uint32_t> ends,
+                             uint32_t gap, std::string_view origin, AckToken* token) {
+  size_t first = 0;
+  while (first < ends.size()) {
+    const size_t begin = first == 0 ? 0 : size_t(ends[first - 1]) + gap;
+    size_t count = std::min(pack_limit_, ends.size() - first);
+    while (count > 1 && ends[first + count - 1] - begin > kMaxPackBytes) --count;  // a first unit always fits
+    const size_t end = ends[first + count - 1];
+    RawUnit* raw = new_raw_unit();
+    raw->bytes.assign(data.data() + begin, end - begin);
+    raw->ends.resize(count);
+    for (size_t i = 0; i < count; ++i) raw->ends[i] = uint32_t(ends[first + i] - begin);
+    raw->gap = gap;
+    if (raw->origin != origin) raw->origin.assign(origin.data(), origin.size());
+    raw->decoder = &decoder;
+    raw->decoration = &slot_.decoration;
+    raw->token = take_unit_holds(token, int(count));
+    // As in push_unit: the events built from the units are bigger than their bytes.
+    size_t bytes = sizeof(RawUnit) + origin.size() + (end - begin) + count * sizeof(Event);
+    group_.push_back({nullptr, raw, uint32_t(std::min<size_t>(bytes, UINT32_MAX)), uint32_t(count)});
+    group_events_ += count;
+    if (group_events_ >= group_limit_) flush();
+    first += count;
   }
-  --credit_;
+  return !stopping();
+}
+
+AckToken* InputRunner::take_unit_holds(AckToken* token, int count) {
+  if (!token) return nullptr;
+  if (token != credit_token_ || credit_ < count) {
+    return_unit_holds();
+    const int credit = std::max(kUnitHoldCredit, count);
+    token->retain(credit);
+    credit_token_ = token;
+    credit_ = credit;
+  }
+  credit_ -= count;
   return token;
 }
 

@@ -60,6 +60,17 @@ class ImmediateUnitSink final : public EventSink {
 
 }  // namespace
 
+bool InputContext::push_units(const UnitDecoder& decoder, std::string_view data, std::span<const uint32_t> ends,
+                              uint32_t gap, std::string_view origin, AckToken* token) {
+  bool more = true;
+  size_t begin = 0;
+  for (uint32_t end : ends) {
+    more = push_unit(decoder, data.substr(begin, end - begin), origin, token) && more;
+    begin = size_t(end) + gap;
+  }
+  return more;
+}
+
 bool InputContext::push_unit(const UnitDecoder& decoder, std::string_view unit, std::string_view origin,
                              AckToken* token) {
   ImmediateUnitSink sink(*this, token);

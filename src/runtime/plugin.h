@@ -138,6 +138,11 @@ class InputContext {
   // events are then built on the core that filters them. `decoder` must outlive the pipeline's
   // queue (a member of the input is fine). Same buffering and return value as push().
   virtual bool push_unit(const UnitDecoder& decoder, std::string_view unit, std::string_view origin, AckToken* token);
+  // push_unit() for a run of units lying in `data` one after another: unit i ends at ends[i]
+  // and the next begins `gap` bytes later (a delimiter); the first begins at data[0]. Copies
+  // each pack of units at once instead of unit by unit.
+  virtual bool push_units(const UnitDecoder& decoder, std::string_view data, std::span<const uint32_t> ends,
+                          uint32_t gap, std::string_view origin, AckToken* token);
   virtual bool stopping() const = 0;
   // Waits up to ms for a stop request; returns true if stopping.
   virtual bool wait_for_stop(int ms) = 0;

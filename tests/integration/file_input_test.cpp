@@ -130,6 +130,32 @@ TEST_F(FileInputCli, ReadModeEndsWithoutWaitingOutTheBatchDelay) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, 60s);
 }
 
+// Lines are handed to the workers in packs copied with their delimiters between them: a
+// two-byte delimiter must still cut every line exactly (packs of many lines, several chunks).
+TEST_F(FileInputCli, MultiByteDelimiterSplitsEveryLineOnTheWorkers) {
+  std::string in = dir_.file("pipes.log");
+  std::string text;
+  std::set<std::string> expected;
+  for (int i = 0; i < 3000; ++i) {
+    std::string line = "entry " + std::to_string(i) + (i % 7 == 0 ? " with | a pipe" : "");
+    text += line + "||";
+    expected.insert(line);
+  }
+  test::write_file(in, text);
+  std::string out = dir_.file("out.json");
+  std::string config = write_config("pipes.conf", "input { file { path => \"" + in +
+                                                      "\" mode => read exit_after_read => true delimiter => \"||\" "
+                                                      "file_completed_action => log file_completed_log_path => \"" +
+                                                      dir_.file("completed.txt") + "\" sincedb_path => \"" +
+                                                      dir_.file("sincedb") + "\" } }\n"
+                                                      "output { file { path => \"" + out + "\" codec => json_lines } }\n");
+  auto result = test::run_command(sluice_args(config), "", 60s);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  auto messages = output_messages(out);
+  EXPECT_EQ(messages.size(), 3000u);
+  EXPECT_EQ(std::set<std::string>(messages.begin(), messages.end()), expected);
+}
+
 TEST_F(FileInputCli, ReadModeDeletesCompletedFilesByDefault) {
   std::string in = dir_.file("delete_me.log");
   test::write_file(in, numbered_lines(0, 10, "x"));

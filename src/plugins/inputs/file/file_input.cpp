@@ -527,6 +527,7 @@ struct FileInput::Impl {
 
   // Decodes the complete lines of `data` (which starts at file offset `base`); returns the bytes consumed.
   size_t emit_lines(WatchedFile& file, std::string_view data, uint64_t base, size_t resume, bool strip_cr = false) {
+    if (decode_on_workers && !strip_cr) return emit_line_runs(file, data, base, resume);
     OpenChunk chunk;
     ChunkSink sink(this, &file);
     const LineSplitter& lines = strip_cr ? compressed_splitter : splitter;
@@ -544,6 +545,41 @@ struct FileInput::Impl {
           return !push_refused;
         },
         resume);
+    if (chunk.token) close_chunk(file, chunk, base + consumed);
+    return consumed;
+  }
+
+  // emit_lines() when workers decode: the lines of one chunk go to the pipeline as runs (one
+  // copy per pack of lines, not one append per line).
+  size_t emit_line_runs(WatchedFile& file, std::string_view data, uint64_t base, size_t resume) {
+    OpenChunk chunk;
+    size_t run_begin = 0;  // where the run's first line starts in data
+    run_ends.clear();
+    const uint32_t gap = uint32_t(splitter.delimiter().size());
+    auto push_run = [&] {
+      if (run_ends.empty()) return;
+      if (!ctx->push_units(*line_decoder, data.substr(run_begin), run_ends, gap, file.path, chunk.token))
+        push_refused = true;
+      run_ends.clear();
+    };
+    size_t consumed = splitter.split(
+        data,
+        [&](std::string_view line, size_t end) {
+          if (!chunk.token) {
+            if (!wait_for_window()) return false;
+            open_chunk(chunk);
+          }
+          const size_t line_begin = size_t(line.data() - data.data());
+          if (run_ends.empty()) run_begin = line_begin;
+          run_ends.push_back(uint32_t(line_begin + line.size() - run_begin));
+          if (++chunk.lines >= cfg.max_chunk_lines) {
+            push_run();  // the units take their holds before the chunk is closed
+            close_chunk(file, chunk, base + end);
+          }
+          return !push_refused;
+        },
+        resume);
+    push_run();
     if (chunk.token) close_chunk(file, chunk, base + consumed);
     return consumed;
   }
@@ -1149,6 +1185,7 @@ struct FileInput::Impl {
   std::vector<std::unique_ptr<WatchedFile>> files;
   std::unordered_map<FileKey, WatchedFile*, FileKeyHash> by_key;
   std::vector<char> buffer;
+  std::vector<uint32_t> run_ends;  // emit_line_runs' line ends, kept for its next call
   size_t open_files = 0;
   uint64_t next_chunk_id = 1;
   bool warned_open_limit = false;
