@@ -502,22 +502,8 @@ Value* Object::find(std::string_view key) {
 
 const Value* Object::find(std::string_view key) const { return const_cast<Object*>(this)->find(key); }
 
-// Kept entries (removed or cleared, past size_) keep their storage, and a recycled event refills
-// its fields in the same order. Invariant: the non-empty keys of all entries, live and kept,
-// are distinct. So when the first kept entry already holds the key being added, that key is
-// not live, and the add takes the entry without scanning the live ones.
-Value& Object::operator[](std::string_view key) {
-  Entry* next = entries_.data() + size_;  // compared as pointers: no division by sizeof(Entry)
-  if (next < entries_.data() + entries_.size() && !key.empty() && next->key.size() == key.size() &&
-      same_bytes(next->key.data(), key.data(), key.size())) {
-    ++size_;
-    next->value.set_null();
-    return next->value;
-  }
-  return add(key);
-}
-
-// Apart from operator[] (never inlined there), so that its first path needs no saved registers.
+// operator[]'s other path (value.h): the first kept entry did not hold the key, or the key is
+// empty or longer than 16 bytes.
 __attribute__((noinline)) Value& Object::add(std::string_view key) {
   if (Value* found = find(key)) return *found;
   if (size_ == entries_.size()) entries_.emplace_back();
@@ -525,10 +511,10 @@ __attribute__((noinline)) Value& Object::add(std::string_view key) {
     // A kept entry further on may hold the key (its storage, with its nested objects, suits it
     // best): it takes the first kept place, so no other entry keeps the key.
     const char first = key[0];
-    for (size_t i = size_ + 1; i < entries_.size(); ++i) {
+    for (size_t i = size_; i < entries_.size(); ++i) {
       const std::string& k = entries_[i].key;
       if (k.size() == key.size() && k[0] == first && same_bytes(k.data(), key.data(), key.size())) {
-        std::swap(entries_[i], entries_[size_]);
+        if (i != size_) std::swap(entries_[i], entries_[size_]);
         break;
       }
     }

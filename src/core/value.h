@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -178,7 +179,7 @@ class Object {
  private:
   template <typename AssignValue>
   void assign_entries(const Object& o, AssignValue assign_value);
-  Value& add(std::string_view key);  // operator[] past its first kept entry
+  Value& add(std::string_view key);  // operator[] when its first kept entry does not hold a short key
 
   std::vector<Entry> entries_;
   size_t size_ = 0;
@@ -186,6 +187,45 @@ class Object {
 
 inline Value::~Value() {
   if (obj_) drop_object();
+}
+
+namespace detail {
+// a[0, n) == b[0, n) for 1 <= n <= 16, with two overlapping loads per side (or three bytes).
+inline bool same_short_bytes(const char* a, const char* b, size_t n) {
+  if (n >= 8) {
+    uint64_t a0, b0, a1, b1;
+    std::memcpy(&a0, a, 8);
+    std::memcpy(&b0, b, 8);
+    std::memcpy(&a1, a + n - 8, 8);
+    std::memcpy(&b1, b + n - 8, 8);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+  }
+  if (n >= 4) {
+    uint32_t a0, b0, a1, b1;
+    std::memcpy(&a0, a, 4);
+    std::memcpy(&b0, b, 4);
+    std::memcpy(&a1, a + n - 4, 4);
+    std::memcpy(&b1, b + n - 4, 4);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+  }
+  return a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1];
+}
+}  // namespace detail
+
+// Kept entries (removed or cleared, past size_) keep their storage, and a recycled event refills
+// its fields in the same order. Invariant: the non-empty keys of all entries, live and kept,
+// are distinct. So when the first kept entry already holds the key being added, that key is
+// not live, and the add takes the entry without scanning the live ones. Inline, and without
+// calls on that path (short keys only), so that it costs its callers no saved registers.
+inline Value& Object::operator[](std::string_view key) {
+  Entry* next = entries_.data() + size_;  // compared as pointers: no division by sizeof(Entry)
+  if (next != entries_.data() + entries_.size() && key.size() - 1 < 16 && next->key.size() == key.size() &&
+      detail::same_short_bytes(next->key.data(), key.data(), key.size())) {
+    ++size_;
+    next->value.set_null();
+    return next->value;
+  }
+  return add(key);
 }
 
 // Float text in the two forms Logstash shows: Java's Double.toString (sprintf, 1.0E7) and

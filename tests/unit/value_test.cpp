@@ -218,7 +218,13 @@ TEST(ObjectTest, LookupsFindEveryKeyAfterEraseTakeCopyAndClear) {
 // only right while no two entries, live or kept, hold the same key. Random puts, erases, takes,
 // clears and copies, checked after each step against a plain list in insertion order.
 TEST(ObjectTest, RecycledEntriesNeverHoldAKeyTwice) {
-  const std::vector<std::string> universe = {"", "a", "b", "c", "ab", "ba", "message", "@timestamp", "x"};
+  // Keys of every length class operator[]'s short compare has (1-3 bytes: "abc"/"axc" differ only
+  // in the middle; 4-7; 8-16), and longer ones, which take Object::add.
+  const std::vector<std::string> universe = {"",           "a",          "b",
+                                             "c",          "ab",         "ba",
+                                             "abc",        "axc",        "message",
+                                             "@timestamp", "x",          "user_agent_original_x",
+                                             "user_agent_original_y",    "sixteen_bytes_ab"};
   using Model = std::vector<std::pair<std::string, int64_t>>;
   auto model_find = [](Model& m, const std::string& key) {
     return std::find_if(m.begin(), m.end(), [&](const auto& kv) { return kv.first == key; });
