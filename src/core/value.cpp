@@ -387,23 +387,10 @@ namespace {
 // Field names are short: two overlapping loads of 8 (or 4) bytes compare them without a call
 // to memcmp. Reads stay within [0, n) of both.
 // n in [sizeof(Word), 2 * sizeof(Word)]: the first and the last Word of each.
-template <typename Word>
-inline bool same_head_and_tail(const char* a, const char* b, size_t n) {
-  Word a0, b0, a1, b1;
-  std::memcpy(&a0, a, sizeof(Word));
-  std::memcpy(&b0, b, sizeof(Word));
-  std::memcpy(&a1, a + n - sizeof(Word), sizeof(Word));
-  std::memcpy(&b1, b + n - sizeof(Word), sizeof(Word));
-  return ((a0 ^ b0) | (a1 ^ b1)) == 0;
-}
-
 __attribute__((always_inline)) inline bool same_bytes(const char* a, const char* b, size_t n) {
   if (n > 16) return std::memcmp(a, b, n) == 0;
-  if (n >= 8) return same_head_and_tail<uint64_t>(a, b, n);
-  if (n >= 4) return same_head_and_tail<uint32_t>(a, b, n);
-  for (size_t i = 0; i < n; ++i)
-    if (a[i] != b[i]) return false;
-  return true;
+  if (n == 0) return true;
+  return detail::same_short_bytes(a, b, n);
 }
 
 }  // namespace

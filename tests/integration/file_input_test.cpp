@@ -64,6 +64,15 @@ class FileInputCli : public ::testing::Test {
     test::write_file(path, text);
     return path;
   }
+  // A read-mode job: `in` (file input options `input_options` added) -> json_lines file `out`.
+  std::string read_job_config(const std::string& name, const std::string& in, const std::string& out,
+                              const std::string& input_options = "") {
+    return write_config(name, "input { file { path => \"" + in + "\" mode => read exit_after_read => true " +
+                                  input_options + " file_completed_action => log file_completed_log_path => \"" +
+                                  dir_.file(name + ".completed") + "\" sincedb_path => \"" +
+                                  dir_.file(name + ".sincedb") + "\" } }\n"
+                                  "output { file { path => \"" + out + "\" codec => json_lines } }\n");
+  }
   test::TempDir dir_;
 };
 
@@ -115,13 +124,7 @@ TEST_F(FileInputCli, ReadModeEndsWithoutWaitingOutTheBatchDelay) {
   std::string in = dir_.file("short.log");
   test::write_file(in, numbered_lines(0, 10, "line "));
   std::string out = dir_.file("out.json");
-  std::string config = write_config("short.conf", "input { file { path => \"" + in +
-                                                      "\" mode => read exit_after_read => true "
-                                                      "file_completed_action => log file_completed_log_path => \"" +
-                                                      dir_.file("completed.txt") + "\" sincedb_path => \"" +
-                                                      dir_.file("sincedb") + "\" } }\n"
-                                                      "output { file { path => \"" + out + "\" } }\n");
-  std::vector<std::string> args = sluice_args(config);
+  std::vector<std::string> args = sluice_args(read_job_config("short.conf", in, out));
   args.insert(args.end(), {"-u", "600000"});
   auto started = std::chrono::steady_clock::now();
   auto result = test::run_command(args, "", 120s);
@@ -143,13 +146,7 @@ TEST_F(FileInputCli, MultiByteDelimiterSplitsEveryLineOnTheWorkers) {
   }
   test::write_file(in, text);
   std::string out = dir_.file("out.json");
-  std::string config = write_config("pipes.conf", "input { file { path => \"" + in +
-                                                      "\" mode => read exit_after_read => true delimiter => \"||\" "
-                                                      "file_completed_action => log file_completed_log_path => \"" +
-                                                      dir_.file("completed.txt") + "\" sincedb_path => \"" +
-                                                      dir_.file("sincedb") + "\" } }\n"
-                                                      "output { file { path => \"" + out + "\" codec => json_lines } }\n");
-  auto result = test::run_command(sluice_args(config), "", 60s);
+  auto result = test::run_command(sluice_args(read_job_config("pipes.conf", in, out, "delimiter => \"||\"")), "", 60s);
   ASSERT_EQ(result.exit_code, 0) << result.err;
   auto messages = output_messages(out);
   EXPECT_EQ(messages.size(), 3000u);
