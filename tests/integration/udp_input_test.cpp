@@ -151,13 +151,18 @@ TEST(UdpInput, JsonJsonLinesAndCefCodecs) {
 }
 
 // Decoding on `workers` threads behind a small `queue_size`: every datagram sent is read (and
-// becomes exactly one event) or counted as a kernel drop; none arrives twice.
+// becomes exactly one event) or counted as a kernel drop; none arrives twice. The pipeline's own
+// queue is small too (32 events) and its output slow, so that even a flood of which the kernel
+// drops most (a busy machine) backs up into the input's queue.
 void workers_account_for_every_datagram(int workers) {
   std::string key = unique_key("udpworkers");
   int port = test::free_port();
+  PipelineSettings small_queue = settings();
+  small_queue.queue_max_events = 32;
   auto p = make_pipeline("input { udp { port => " + std::to_string(port) + " workers => " + std::to_string(workers) +
-                         " queue_size => 16 receive_buffer_bytes => 65536 ecs_compatibility => disabled } }\n"
-                         "output { rt_collect { key => '" + key + "' delay_ms => 1 } }");
+                             " queue_size => 16 receive_buffer_bytes => 65536 ecs_compatibility => disabled } }\n"
+                             "output { rt_collect { key => '" + key + "' delay_ms => 1 } }",
+                         small_queue);
   p->start();
   UdpSender sender(port);
   int probes = 0;
