@@ -384,9 +384,8 @@ Object::Object(const Object& o) : entries_(o.begin(), o.end()), size_(o.size_) {
 
 namespace {
 
-// Field names are short: two overlapping loads of 8 (or 4) bytes compare them without a call
-// to memcmp. Reads stay within [0, n) of both.
-// n in [sizeof(Word), 2 * sizeof(Word)]: the first and the last Word of each.
+// Field names are short: up to 16 bytes are compared without a call to memcmp
+// (detail::same_short_bytes, value.h).
 __attribute__((always_inline)) inline bool same_bytes(const char* a, const char* b, size_t n) {
   if (n > 16) return std::memcmp(a, b, n) == 0;
   if (n == 0) return true;

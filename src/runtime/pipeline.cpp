@@ -91,6 +91,8 @@ class InputRunner final : public InputContext {
   static constexpr int kUnitHoldCredit = 64;
   AckToken* take_unit_holds(AckToken* token, int count);
   void return_unit_holds();
+  // A pooled RawUnit for units of `decoder` from `origin`, holding `hold`'s holds.
+  RawUnit* new_pack(const UnitDecoder& decoder, std::string_view origin, AckToken* hold);
 
   std::vector<EventQueue::Item> group_;
   size_t group_events_ = 0;
@@ -192,12 +194,8 @@ bool InputRunner::push_unit(const UnitDecoder& decoder, std::string_view unit, s
     pack->events += 1;
     pack->bytes = uint32_t(std::min<size_t>(size_t(pack->bytes) + unit_bytes, UINT32_MAX));
   } else {
-    RawUnit* raw = new_raw_unit();
+    RawUnit* raw = new_pack(decoder, origin, hold);
     raw->append_unit(unit);
-    if (raw->origin != origin) raw->origin.assign(origin.data(), origin.size());
-    raw->decoder = &decoder;
-    raw->decoration = &slot_.decoration;
-    raw->token = hold;
     size_t bytes = sizeof(RawUnit) + origin.size() + unit_bytes;
     group_.push_back({nullptr, raw, uint32_t(std::min<size_t>(bytes, UINT32_MAX))});
   }
@@ -213,15 +211,11 @@ bool InputRunner::push_units(const UnitDecoder& decoder, std::string_view data, 
     size_t count = std::min(pack_limit_, ends.size() - first);
     while (count > 1 && ends[first + count - 1] - begin > kMaxPackBytes) --count;  // a first unit always fits
     const size_t end = ends[first + count - 1];
-    RawUnit* raw = new_raw_unit();
+    RawUnit* raw = new_pack(decoder, origin, take_unit_holds(token, int(count)));
     raw->bytes.assign(data.data() + begin, end - begin);
     raw->ends.resize(count);
     for (size_t i = 0; i < count; ++i) raw->ends[i] = uint32_t(ends[first + i] - begin);
     raw->gap = gap;
-    if (raw->origin != origin) raw->origin.assign(origin.data(), origin.size());
-    raw->decoder = &decoder;
-    raw->decoration = &slot_.decoration;
-    raw->token = take_unit_holds(token, int(count));
     // As in push_unit: the events built from the units are bigger than their bytes.
     size_t bytes = sizeof(RawUnit) + origin.size() + (end - begin) + count * sizeof(Event);
     group_.push_back({nullptr, raw, uint32_t(std::min<size_t>(bytes, UINT32_MAX)), uint32_t(count)});
@@ -230,6 +224,15 @@ bool InputRunner::push_units(const UnitDecoder& decoder, std::string_view data, 
     first += count;
   }
   return !stopping();
+}
+
+RawUnit* InputRunner::new_pack(const UnitDecoder& decoder, std::string_view origin, AckToken* hold) {
+  RawUnit* raw = new_raw_unit();
+  if (raw->origin != origin) raw->origin.assign(origin.data(), origin.size());
+  raw->decoder = &decoder;
+  raw->decoration = &slot_.decoration;
+  raw->token = hold;
+  return raw;
 }
 
 AckToken* InputRunner::take_unit_holds(AckToken* token, int count) {

@@ -423,15 +423,11 @@ class FileOutput : public Output {
   // and create_if_deleted is off); nullptr when it cannot be opened (write_group_locked retries).
   std::shared_ptr<Descriptor> append_target_locked(Group& group) {
     std::string error;
-    const std::string& path = target_path(group, group.seen.exists);
+    const std::string& path = target_path(group.path, group.seen.exists);
     OpenFile* file = open_locked(path, error, &path == &group.path ? &group.seen : nullptr);
     if (!file) return nullptr;
     file->active = true;
     return file->descriptor;
-  }
-
-  const std::string& target_path(const Group& group, bool path_exists) const {
-    return target_path(group.path, path_exists);
   }
 
   const std::string& target_path(const std::string& path, bool path_exists) const {
