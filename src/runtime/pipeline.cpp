@@ -535,7 +535,8 @@ void Pipeline::Impl::run_worker(int index) {
   auto delay = std::chrono::milliseconds(std::max(0, settings.batch_delay_ms));
   for (;;) {
     items.clear();
-    size_t n = queue->pop_batch(items, size_t(settings.batch_size), delay, kWorkerIdleWait);
+    size_t left = 0;
+    size_t n = queue->pop_batch(items, size_t(settings.batch_size), delay, kWorkerIdleWait, &left);
     for (EventQueue::Item& item : items) {
       if (item.event) {
         batch.push_back(item.event);
@@ -556,6 +557,7 @@ void Pipeline::Impl::run_worker(int index) {
       free_raw_unit(pack);
     }
     if (!batch.empty()) runner.process(batch);
+    if (n > 0 && left == 0) runner.outputs_caught_up();
     maybe_flush(runner);
     if (n == 0 && queue->drained()) break;
   }

@@ -196,6 +196,9 @@ class Output {
   // Periodic (about every second, from a worker thread) and once at shutdown before close().
   // Serialized with write() unless thread_safe().
   virtual void flush() {}
+  // The queue ran dry after a worker's batch: write out anything held back to make fewer, larger
+  // writes (nothing more is coming soon to add to it). Serialized with write() unless thread_safe().
+  virtual void caught_up() {}
   virtual void close() {}
   // Whether write() may be called from several workers at once; if not, the runtime serializes.
   virtual bool thread_safe() const { return false; }

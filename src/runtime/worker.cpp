@@ -74,19 +74,28 @@ void BatchRunner::flush_filters(bool final) {
   free_all();
 }
 
-void BatchRunner::flush_outputs() {
+template <typename Call>
+void BatchRunner::for_each_output(Call call) {
   for (OutputStage& stage : plan_.outputs) {
     try {
       if (stage.serial) {
         std::lock_guard lock(*stage.serial);
-        stage.output->flush();
+        call(*stage.output);
       } else {
-        stage.output->flush();
+        call(*stage.output);
       }
     } catch (const std::exception& e) {
       plugin_failed("output", stage.id, stage.metrics, e.what());
     }
   }
+}
+
+void BatchRunner::flush_outputs() {
+  for_each_output([](Output& output) { output.flush(); });
+}
+
+void BatchRunner::outputs_caught_up() {
+  for_each_output([](Output& output) { output.caught_up(); });
 }
 
 void BatchRunner::free_all() {

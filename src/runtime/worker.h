@@ -27,6 +27,8 @@ class BatchRunner final : public FilterContext {
   void flush_filters(bool final);
   // Calls flush() of every output (serialized like write()).
   void flush_outputs();
+  // Calls caught_up() of every output (serialized like write()).
+  void outputs_caught_up();
 
   // FilterContext
   Event* new_event() override;
@@ -48,6 +50,8 @@ class BatchRunner final : public FilterContext {
   void condition_failed(const PlanNode::Branch& branch, Event& event, const std::string& message);
   void plugin_failed(const char* kind, const std::string& id, PluginMetrics* metrics, const char* what);
   void free_all();
+  template <typename Call>
+  void for_each_output(Call call);  // call(Output&), serialized like write(), failures reported
 
   Plan& plan_;
   PipelineMetrics& metrics_;

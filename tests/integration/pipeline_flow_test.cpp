@@ -48,6 +48,21 @@ TEST(PipelineFlow, EventsFlowAndCount) {
   EXPECT_EQ(m.plugins[1]->events_in.load(), 1000u);
 }
 
+// A worker that empties the queue tells the outputs (caught_up), so that one gathering writes
+// (the file output) writes them now instead of waiting for the periodic flush.
+TEST(PipelineFlow, OutputsHearWhenAWorkerEmptiesTheQueue) {
+  auto key = unique_key("caught_up");
+  auto p = make_pipeline("input { rt_source { key => '" + key + "' count => 40 chunk => 10 } }\n"
+                         "output { rt_collect { key => '" + key + "' } }",
+                         settings(1, 16, 1));
+  p->start();
+  ASSERT_TRUE(p->wait_for(30000));
+  std::lock_guard lock(collector(key)->mutex);
+  EXPECT_GE(collector(key)->caught_ups, 1);
+  // The last batch emptied the queue: the outputs heard it after taking every event.
+  EXPECT_EQ(collector(key)->collected_at_last_caught_up, 40u);
+}
+
 TEST(PipelineFlow, GeneratedAndExplicitIds) {
   auto key = unique_key("ids");
   auto p = make_pipeline("input { rt_source { key => '" + key + "' count => 1 } rt_source { key => '" + key +

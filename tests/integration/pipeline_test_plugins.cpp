@@ -246,6 +246,12 @@ class CollectOutput final : public Output {
     state_->concurrent.fetch_sub(1);
   }
 
+  void caught_up() override {
+    std::lock_guard lock(state_->mutex);
+    ++state_->caught_ups;
+    state_->collected_at_last_caught_up = state_->events.size();
+  }
+
  private:
   std::shared_ptr<CollectState> state_;
   std::shared_ptr<SourceState> source_;

@@ -9,7 +9,7 @@
 //   filter rt_flusher { }                              emits one event {message => "flushed"} at the final flush
 //   filter rt_throw   { }                              throws from filter()
 //   output rt_collect { key => "k" delay_ms => 0 throw => false }  records the events it gets and
-//          whether any arrived already acknowledged.
+//          whether any arrived already acknowledged, and its caught_up() calls.
 // State is shared through SourceState / CollectState looked up by key.
 #pragma once
 
@@ -61,6 +61,8 @@ struct CollectState {
   std::atomic<uint64_t> arrived_already_acked{0};
   std::atomic<int> concurrent{0};
   std::atomic<int> max_concurrent{0};
+  int caught_ups = 0;                       // caught_up() calls (under mutex)
+  size_t collected_at_last_caught_up = 0;  // events.size() at the latest one
   size_t size() {
     std::lock_guard lock(mutex);
     return events.size();

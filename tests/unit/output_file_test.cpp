@@ -89,10 +89,10 @@ std::string gunzip_file(const std::string& path) {
   return out;
 }
 
-TEST(FileOutputTest, StaticPathAppendsJsonLinesBeforeWriteReturns) {
+TEST(FileOutputTest, WithFlushIntervalZeroEachBatchIsInTheFileBeforeWriteReturns) {
   test::TempDir dir;
   std::string path = dir.file("out.log");
-  auto output = make_output("file { path => \"" + path + "\" }");
+  auto output = make_output("file { path => \"" + path + "\" flush_interval => 0 }");
   Batch first;
   first.add("m0");
   first.add("m1");
@@ -108,7 +108,7 @@ TEST(FileOutputTest, StaticPathAppendsJsonLinesBeforeWriteReturns) {
 
 TEST(FileOutputTest, SprintfPathByFieldAndDate) {
   test::TempDir dir;
-  auto output = make_output("file { path => \"" + dir.path().string() + "/logs/%{type}/%{+YYYY-MM-dd}.log\" }");
+  auto output = make_output("file { path => \"" + dir.path().string() + "/logs/%{type}/%{+YYYY-MM-dd}.log\" flush_interval => 0 }");
   Batch batch;
   batch.add("a1", "alpha");
   batch.add("b1", "beta");
@@ -124,7 +124,7 @@ TEST(FileOutputTest, SprintfPathByFieldAndDate) {
 
 TEST(FileOutputTest, PathLeavingTheRootGoesToTheFailureFile) {
   test::TempDir dir;
-  auto output = make_output("file { path => \"" + dir.path().string() + "/logs/%{type}.log\" }");
+  auto output = make_output("file { path => \"" + dir.path().string() + "/logs/%{type}.log\" flush_interval => 0 }");
   Batch batch;
   batch.add("escape", "../outside");
   batch.add("fine", "inside");
@@ -140,7 +140,7 @@ TEST(FileOutputTest, PathLeavingTheRootGoesToTheFailureFile) {
 TEST(FileOutputTest, CustomFailureFileName) {
   test::TempDir dir;
   auto output = make_output("file { path => \"" + dir.path().string() +
-                            "/logs/%{type}.log\" filename_failure => \"rejected\" }");
+                            "/logs/%{type}.log\" filename_failure => \"rejected\" flush_interval => 0 }");
   Batch batch;
   batch.add("escape", "../../etc/passwd");
   output->write(batch.span());
@@ -154,7 +154,7 @@ TEST(FileOutputTest, DynamicFirstDirectoryIsAConfigError) {
 TEST(FileOutputTest, GzipBatchesAreReadableWithZlib) {
   test::TempDir dir;
   std::string path = dir.file("out.log.gz");
-  auto output = make_output("file { path => \"" + path + "\" gzip => true }");
+  auto output = make_output("file { path => \"" + path + "\" gzip => true flush_interval => 0 }");
   Batch first, second;
   first.add("one");
   first.add("two");
@@ -190,7 +190,7 @@ TEST(FileOutputTest, AppendKeepsExistingContent) {
   test::TempDir dir;
   std::string path = dir.file("app.log");
   test::write_file(path, "old line\n");
-  auto output = make_output("file { path => \"" + path + "\" codec => line { format => \"%{message}\" } }");
+  auto output = make_output("file { path => \"" + path + "\" codec => line { format => \"%{message}\" } flush_interval => 0 }");
   Batch batch;
   batch.add("new line");
   output->write(batch.span());
@@ -200,7 +200,7 @@ TEST(FileOutputTest, AppendKeepsExistingContent) {
 TEST(FileOutputTest, DeletedFileIsRecreated) {
   test::TempDir dir;
   std::string path = dir.file("rotating.log");
-  auto output = make_output("file { path => \"" + path + "\" }");
+  auto output = make_output("file { path => \"" + path + "\" flush_interval => 0 }");
   Batch first, second;
   first.add("before");
   second.add("after");
@@ -213,7 +213,7 @@ TEST(FileOutputTest, DeletedFileIsRecreated) {
 TEST(FileOutputTest, RenamedFileIsReplacedByANewOne) {
   test::TempDir dir;
   std::string path = dir.file("rotating.log");
-  auto output = make_output("file { path => \"" + path + "\" }");
+  auto output = make_output("file { path => \"" + path + "\" flush_interval => 0 }");
   Batch first, second;
   first.add("before");
   second.add("after");
@@ -229,7 +229,7 @@ TEST(FileOutputTest, WithoutCreateIfDeletedEventsGoToTheFailureFile) {
   test::TempDir dir;
   std::string path = dir.file("kept.log");
   test::write_file(path, "");
-  auto output = make_output("file { path => \"" + path + "\" create_if_deleted => false }");
+  auto output = make_output("file { path => \"" + path + "\" create_if_deleted => false flush_interval => 0 }");
   Batch first, second;
   first.add("before");
   second.add("after");
@@ -273,6 +273,7 @@ TEST(FileOutputTest, ConcurrentWritersNeverInterleaveLines) {
     });
   }
   for (auto& thread : threads) thread.join();
+  output->flush();  // what is still gathered
   std::vector<std::string> found = messages(test::read_lines(path));
   ASSERT_EQ(found.size(), size_t(kThreads * kBatches * kPerBatch));
   for (const std::string& message : found) ASSERT_EQ(message.rfind("t", 0), 0u) << message;
@@ -346,7 +347,7 @@ TEST(FileOutputTest, WrittenEventsAreAcknowledgedByTheirOwnersOnly) {
   test::TempDir dir;
   CountingListener listener;
   AckToken* token = AckToken::create(&listener, 1);
-  auto output = make_output("file { path => \"" + dir.file("ok.log") + "\" }");
+  auto output = make_output("file { path => \"" + dir.file("ok.log") + "\" flush_interval => 0 }");
   {
     Batch batch;
     batch.add("kept").attach_ack(token);
@@ -355,6 +356,83 @@ TEST(FileOutputTest, WrittenEventsAreAcknowledgedByTheirOwnersOnly) {
     EXPECT_EQ(listener.count.load(), 0);  // the output took no hold of its own
   }
   EXPECT_EQ(listener.count.load(), 1);
+}
+
+// By default batches are gathered into fewer, larger writes. Their events are acknowledged only
+// once written: when the queue runs dry (caught_up), at the periodic flush, or at close.
+TEST(FileOutputTest, SmallBatchesWaitForTheQueueToRunDryAndAreAcknowledgedOnceWritten) {
+  test::TempDir dir;
+  const std::string path = dir.file("gathered.log");
+  CountingListener listener;
+  auto output = make_output("file { path => \"" + path + "\" }");
+  for (int b = 0; b < 3; ++b) {
+    AckToken* token = AckToken::create(&listener, uint64_t(b));
+    Batch batch;
+    batch.add("m" + std::to_string(b)).attach_ack(token);
+    token->release();  // the input's own hold
+    output->write(batch.span());
+  }  // the batches' events are freed, as after a pipeline's batch
+  EXPECT_TRUE(test::read_lines(path).empty());
+  EXPECT_EQ(listener.count.load(), 0);
+  output->caught_up();
+  EXPECT_EQ(messages(test::read_lines(path)), (std::vector<std::string>{"m0", "m1", "m2"}));
+  EXPECT_EQ(listener.count.load(), 3);
+  output->caught_up();  // nothing left: no second copy
+  EXPECT_EQ(test::read_lines(path).size(), 3u);
+}
+
+TEST(FileOutputTest, ThePeriodicFlushWritesGatheredBatches) {
+  test::TempDir dir;
+  const std::string path = dir.file("gathered.log");
+  auto output = make_output("file { path => \"" + path + "\" }");
+  Batch first, second;
+  first.add("a");
+  second.add("b");
+  output->write(first.span());
+  output->write(second.span());
+  EXPECT_TRUE(test::read_lines(path).empty());
+  output->flush();
+  EXPECT_EQ(messages(test::read_lines(path)), (std::vector<std::string>{"a", "b"}));
+}
+
+// Once half a megabyte is gathered it is written without waiting for the queue to run dry, and
+// an event is never acknowledged before its line is in the file.
+TEST(FileOutputTest, HalfAMegabyteGatheredIsWrittenAtOnce) {
+  test::TempDir dir;
+  const std::string path = dir.file("big.log");
+  constexpr int kBatches = 8, kPerBatch = 100;
+  auto message = [](uint64_t batch, int index) {
+    return "b" + std::to_string(batch) + "-" + std::to_string(index) + std::string(1000, 'x');
+  };
+  struct CheckingListener : AckListener {
+    std::string path;
+    std::function<std::string(uint64_t, int)> message;
+    std::atomic<int> acked_batches{0};
+    std::atomic<int> acked_before_written{0};
+    void acked(uint64_t batch) override {
+      std::string text = test::read_file(path);
+      if (text.find("\"" + message(batch, kPerBatch - 1) + "\"") == std::string::npos) ++acked_before_written;
+      ++acked_batches;
+    }
+  } listener;
+  listener.path = path;
+  listener.message = message;
+  auto output = make_output("file { path => \"" + path + "\" }");
+  for (int b = 0; b < kBatches; ++b) {
+    AckToken* token = AckToken::create(&listener, uint64_t(b));
+    Batch batch;
+    for (int i = 0; i < kPerBatch; ++i) batch.add(message(uint64_t(b), i)).attach_ack(token);
+    token->release();
+    output->write(batch.span());
+  }
+  // ~110 KB a batch: the fifth took the gathered bytes past 512 KB, so those five are in the file.
+  EXPECT_GE(listener.acked_batches.load(), 5);
+  EXPECT_LT(listener.acked_batches.load(), kBatches);
+  EXPECT_EQ(test::read_lines(path).size(), size_t(listener.acked_batches.load() * kPerBatch));
+  output->close();
+  EXPECT_EQ(listener.acked_batches.load(), kBatches);
+  EXPECT_EQ(listener.acked_before_written.load(), 0);
+  EXPECT_EQ(messages(test::read_lines(path)).size(), size_t(kBatches * kPerBatch));
 }
 
 }  // namespace

@@ -1,13 +1,14 @@
 // The file output: events encoded with the codec (json_lines by default) and appended to the
-// file named by `path` (a sprintf template). Durability contract: before write() returns,
-// each file touched by the batch got the batch's bytes in ONE write(2), so an event is
-// acknowledged only once its bytes are in the kernel (kill -9 then loses nothing acked).
+// file named by `path` (a sprintf template). Durability contract: an event is acknowledged
+// only once its bytes are in the kernel (kill -9 then loses nothing acked), and a batch's bytes
+// for one file go out in one write, whole lines only.
 //
 // Encoding happens outside the lock, in a per-call encoder taken from a small pool (codec
 // clone + reused buffers); only the write(2) calls and the open-file table are serialized.
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -39,7 +40,7 @@ PluginSchema file_schema() {
   schema.doc =
       "Writes events to files, one per line in JSON by default. The path may use %{field} and %{+date} "
       "references; a rendered path that leaves the static part of the path goes to `filename_failure`. "
-      "Each batch reaches the kernel (one write per file) before its events are acknowledged.";
+      "Each batch reaches the kernel before its events are acknowledged.";
   auto option = [](const char* name, OptionType type, std::optional<config::ConfigValue> default_value,
                    const char* doc) {
     OptionSpec spec;
@@ -61,7 +62,9 @@ PluginSchema file_schema() {
       option("gzip", OptionType::Boolean, cv_bool(false),
              "Compresses the output: each batch is appended as one complete gzip member."),
       option("flush_interval", OptionType::Number, cv_number(2),
-             "Accepted for compatibility: sluice hands every batch to the kernel before acknowledging it."),
+             "0 writes every batch as it comes. Otherwise batches are gathered into fewer, larger writes, "
+             "for at most about a second (never past the moment the pipeline's queue runs dry); "
+             "their events are acknowledged once written."),
       option("filename_failure", OptionType::String, cv_string("_filepath_failures"),
              "File (in the static part of the path) for events whose rendered path is invalid."),
       option("create_if_deleted", OptionType::Boolean, cv_bool(true),
@@ -165,7 +168,8 @@ class FileOutput : public Output {
         overwrite_(options.get_string("write_behavior") == "overwrite"),
         dir_mode_(parse_mode(options, "dir_mode")),
         file_mode_(parse_mode(options, "file_mode")),
-        stale_cleanup_interval_(std::chrono::milliseconds(int64_t(options.get_number("stale_cleanup_interval") * 1000))) {
+        stale_cleanup_interval_(std::chrono::milliseconds(int64_t(options.get_number("stale_cleanup_interval") * 1000))),
+        coalesce_bytes_(options.get_number("flush_interval") > 0 ? kCoalesceBytes : 0) {
     std::string path = expand_path(options.get_string("path"));
     dynamic_ = has_field_reference(path);
     if (dynamic_) {
@@ -251,15 +255,17 @@ class FileOutput : public Output {
   }
 
   void flush() override {
-    append_handovers_if_free();
+    append_parked_now();
     std::lock_guard<std::mutex> lock(io_mutex_);
     close_stale_files_locked();
   }
 
+  void caught_up() override { append_parked_now(); }
+
   void close() override {
     {
       std::lock_guard<std::mutex> appending(append_mutex_);
-      append_handovers_locked();
+      append_parked_locked();
     }
     std::lock_guard<std::mutex> lock(io_mutex_);
     files_.clear();
@@ -437,112 +443,160 @@ class FileOutput : public Output {
 
   // ---- appending ----
   // The appends run outside io_mutex_, so encoding never waits for another worker's write():
-  // the file is O_APPEND, which puts each write() whole at the end of the file (a write cut
-  // short by a full disk is the exception, as for any appender). One worker appends at a time:
-  // two writing one file spin in the kernel on its lock (~4% of the CPU of a 2-worker run). A
-  // worker that finds another appending hands its bytes over, with holds on its events' acks,
-  // and goes on; the appender writes them after its own and releases the holds.
+  // the file is O_APPEND, which puts each write whole at the end of the file (a write cut short
+  // by a full disk is the exception, as for any appender).
+  //
+  // A batch's bytes are parked, with holds on its events' acks, and one worker at a time
+  // (append_mutex_) appends what is parked, in order, with one writev(2) per file, then releases
+  // the holds. Parked bytes are appended once kCoalesceBytes wait, when the queue runs dry
+  // (caught_up), at the periodic flush and at close. Fewer, larger writes cost the kernel less:
+  // 631 MB in 78 KB writes took 0.15 s of system time here, in writevs of 8 such buffers 0.10 s.
+  // And two workers appending to one file would spin in the kernel on its lock (~4% of the CPU
+  // of a 2-worker run): a worker that finds another appending leaves its bytes to it.
 
-  struct Handover {
+  struct Parked {
     std::string path;  // the group's path (a failed append is retried as write_group_locked does)
     std::shared_ptr<Descriptor> descriptor;
     std::string bytes;
     std::vector<std::pair<AckToken*, int>> holds;  // one entry per run of events sharing a token
     size_t events = 0;
   };
-  static constexpr size_t kMaxHandovers = 8;  // beyond this a worker waits its turn: memory stays bounded
+  static constexpr size_t kMaxParked = 16;               // beyond this a worker appends first
+  static constexpr size_t kCoalesceBytes = size_t(512) << 10;
 
   void append_all(Encoder& encoder) {
-    std::unique_lock<std::mutex> appending(append_mutex_, std::try_to_lock);
-    if (!appending.owns_lock()) {
-      if (hand_over(encoder)) {
-        append_handovers_if_free();
-        return;
-      }
-      appending.lock();
+    while (!park(encoder)) {
+      std::lock_guard<std::mutex> appending(append_mutex_);  // too much parked: append it first
+      append_parked_locked();
     }
-    for (auto& [group, descriptor] : encoder.appends) {
-      if (write_fully(descriptor->fd, group->bytes.data(), group->bytes.size())) continue;
-      std::lock_guard<std::mutex> lock(io_mutex_);
-      write_group_locked(*group);  // reopens, retries, and holds the events' acks if it cannot
-    }
-    append_handovers_locked();
-    appending.unlock();
-    append_handovers_if_free();
+    append_parked_if_due();
   }
 
-  // Moves the batch's appends to handovers_; false (nothing moved) when too many wait already.
-  bool hand_over(Encoder& encoder) {
-    std::lock_guard<std::mutex> lock(handover_mutex_);
-    if (handovers_.size() + encoder.appends.size() > kMaxHandovers) return false;
+  // Moves the batch's appends to parked_; false (nothing moved) when too many are parked already.
+  bool park(Encoder& encoder) {
+    std::lock_guard<std::mutex> lock(park_mutex_);
+    if (!parked_.empty() && parked_.size() + encoder.appends.size() > kMaxParked) return false;
+    size_t bytes = 0;
     for (auto& [group, descriptor] : encoder.appends) {
-      Handover handover;
-      if (!spare_handovers_.empty()) {
-        handover = std::move(spare_handovers_.back());
-        spare_handovers_.pop_back();
+      Parked parked;
+      if (!spare_parked_.empty()) {
+        parked = std::move(spare_parked_.back());
+        spare_parked_.pop_back();
       }
-      handover.path.assign(group->path);
-      handover.descriptor = std::move(descriptor);
-      handover.bytes.swap(group->bytes);  // the group keeps the spare's (empty) buffer
+      parked.path.assign(group->path);
+      parked.descriptor = std::move(descriptor);
+      parked.bytes.swap(group->bytes);  // the group keeps the spare's (empty) buffer
       for (Event* event : group->events) {
         AckToken* token = event->ack_token();
         if (!token) continue;
-        if (!handover.holds.empty() && handover.holds.back().first == token) ++handover.holds.back().second;
-        else handover.holds.emplace_back(token, 1);
+        if (!parked.holds.empty() && parked.holds.back().first == token) ++parked.holds.back().second;
+        else parked.holds.emplace_back(token, 1);
       }
-      for (auto& [token, count] : handover.holds) token->retain(count);
-      handover.events = group->events.size();
-      handovers_.push_back(std::move(handover));
+      for (auto& [token, count] : parked.holds) token->retain(count);
+      parked.events = group->events.size();
+      bytes += parked.bytes.size();
+      parked_.push_back(std::move(parked));
     }
-    handover_count_.fetch_add(encoder.appends.size());
+    parked_count_.store(parked_.size());
+    parked_bytes_.store(parked_bytes_.load() + bytes);
     return true;
   }
 
-  // With append_mutex_ held.
-  void append_handovers_locked() {
-    {
-      std::lock_guard<std::mutex> lock(handover_mutex_);
-      if (handovers_.empty()) return;
-      taken_handovers_.swap(handovers_);
-      handover_count_.store(0);
-    }
-    for (Handover& handover : taken_handovers_) {
-      bool written = write_fully(handover.descriptor->fd, handover.bytes.data(), handover.bytes.size());
-      if (!written) {
-        std::lock_guard<std::mutex> lock(io_mutex_);
-        const std::string* path = nullptr;
-        std::string error;
-        written = write_bytes_locked(handover.path, handover.bytes, path, error);
-        if (!written) {
-          // Never acknowledged: the holds taken at the hand-over are kept for good.
-          for (auto& [token, count] : handover.holds)
-            for (int i = 0; i < count; ++i) held_acks_.emplace_back(token);
-          report_unwritten_locked(handover.events, *path, error);
-        }
-      }
-      if (written)
-        for (auto& [token, count] : handover.holds) token->release(count);
-      handover.holds.clear();
-      handover.bytes.clear();
-      handover.descriptor.reset();
-    }
-    std::lock_guard<std::mutex> lock(handover_mutex_);
-    for (Handover& handover : taken_handovers_) spare_handovers_.push_back(std::move(handover));
-    taken_handovers_.clear();
+  bool append_due() const {
+    return parked_count_.load() > 0 && (append_wanted_.load() || parked_bytes_.load() >= coalesce_bytes_);
   }
 
-  // Appends what was handed over if no worker is appending; else that worker does, after its
-  // own. The fences pair a hand-over (count, then try_lock) with an appender's exit (unlock,
-  // then count): one of the two sees the other, so nothing handed over is left behind.
-  void append_handovers_if_free() {
+  // Appends what is parked, when due, unless another worker is appending: that one looks again
+  // once done. The fences pair a park (count, then try_lock) with an appender's exit (unlock,
+  // then count): one of the two sees the other, so nothing due is left behind.
+  void append_parked_if_due() {
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    while (handover_count_.load() > 0) {
+    while (append_due()) {
       std::unique_lock<std::mutex> appending(append_mutex_, std::try_to_lock);
       if (!appending.owns_lock()) return;
-      append_handovers_locked();
+      append_parked_locked();
       appending.unlock();
       std::atomic_thread_fence(std::memory_order_seq_cst);
     }
+  }
+
+  // Makes everything parked so far due.
+  void append_parked_now() {
+    if (parked_count_.load() == 0) return;
+    append_wanted_.store(true);
+    append_parked_if_due();
+  }
+
+  // With append_mutex_ held.
+  void append_parked_locked() {
+    {
+      std::lock_guard<std::mutex> lock(park_mutex_);
+      if (parked_.empty()) return;
+      append_wanted_.store(false);
+      taken_.swap(parked_);
+      parked_count_.store(0);
+      parked_bytes_.store(0);
+    }
+    for (size_t first = 0; first < taken_.size();) {
+      // A run of parked batches for one open file goes out in one writev(2) where it can.
+      size_t end = first + 1;
+      while (end < taken_.size() && taken_[end].descriptor == taken_[first].descriptor) ++end;
+      size_t written = write_buffers(taken_[first].descriptor->fd, first, end);
+      for (size_t i = first; i < end; ++i) {
+        Parked& parked = taken_[i];
+        bool appended = written >= parked.bytes.size();
+        written = appended ? written - parked.bytes.size() : 0;
+        if (!appended) {
+          // Reopen and retry (a partial write is written again whole, as for a single write).
+          std::lock_guard<std::mutex> lock(io_mutex_);
+          const std::string* path = nullptr;
+          std::string error;
+          appended = write_bytes_locked(parked.path, parked.bytes, path, error);
+          if (!appended) {
+            // Never acknowledged: the holds taken when parking are kept for good.
+            for (auto& [token, count] : parked.holds)
+              for (int n = 0; n < count; ++n) held_acks_.emplace_back(token);
+            report_unwritten_locked(parked.events, *path, error);
+          }
+        }
+        if (appended)
+          for (auto& [token, count] : parked.holds) token->release(count);
+        parked.holds.clear();
+        parked.bytes.clear();
+        parked.descriptor.reset();
+      }
+      first = end;
+    }
+    std::lock_guard<std::mutex> lock(park_mutex_);
+    for (Parked& parked : taken_) spare_parked_.push_back(std::move(parked));
+    taken_.clear();
+  }
+
+  // Writes the bytes of taken_[first, end) to `fd` in order; returns how many bytes were written
+  // (fewer than all only on an error).
+  size_t write_buffers(int fd, size_t first, size_t end) {
+    iovec vectors[kMaxParked];
+    size_t count = 0, total = 0, written = 0;
+    for (size_t i = first; i < end; ++i) {
+      if (taken_[i].bytes.empty()) continue;
+      vectors[count++] = {taken_[i].bytes.data(), taken_[i].bytes.size()};
+      total += taken_[i].bytes.size();
+    }
+    iovec* next = vectors;
+    while (written < total) {
+      ssize_t n = ::writev(fd, next, int(count - size_t(next - vectors)));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      written += size_t(n);
+      for (size_t left = size_t(n); left > 0;) {  // step over what went out
+        size_t step = std::min(left, next->iov_len);
+        next->iov_base = static_cast<char*>(next->iov_base) + step;
+        next->iov_len -= step;
+        left -= step;
+        if (next->iov_len == 0) ++next;
+      }
+    }
+    return written;
   }
 
   void write_group_locked(Group& group) {
@@ -685,12 +739,14 @@ class FileOutput : public Output {
   std::mutex pool_mutex_;
   std::vector<std::unique_ptr<Encoder>> pool_;
 
-  std::mutex append_mutex_;  // held by the one worker appending (append_all)
-  std::mutex handover_mutex_;
-  std::vector<Handover> handovers_;        // waiting for the appender
-  std::vector<Handover> taken_handovers_;  // being appended (under append_mutex_)
-  std::vector<Handover> spare_handovers_;  // their storage, reused
-  std::atomic<size_t> handover_count_{0};  // handovers_.size(), read without the lock
+  size_t coalesce_bytes_;     // kCoalesceBytes, or 0 (flush_interval => 0: append every batch)
+  std::mutex append_mutex_;  // held by the one worker appending
+  std::mutex park_mutex_;
+  std::vector<Parked> parked_;        // waiting to be appended
+  std::vector<Parked> taken_;         // being appended (under append_mutex_)
+  std::vector<Parked> spare_parked_;  // their storage, reused
+  std::atomic<size_t> parked_count_{0}, parked_bytes_{0};  // parked_'s, read without the lock
+  std::atomic<bool> append_wanted_{false};                 // everything parked is due
 
   std::mutex io_mutex_;
   std::unordered_map<std::string, OpenFile> files_;
