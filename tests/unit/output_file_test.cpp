@@ -395,9 +395,9 @@ TEST(FileOutputTest, ThePeriodicFlushWritesGatheredBatches) {
   EXPECT_EQ(messages(test::read_lines(path)), (std::vector<std::string>{"a", "b"}));
 }
 
-// Once half a megabyte is gathered it is written without waiting for the queue to run dry, and
+// Once 256 KiB are gathered they are written without waiting for the queue to run dry, and
 // an event is never acknowledged before its line is in the file.
-TEST(FileOutputTest, HalfAMegabyteGatheredIsWrittenAtOnce) {
+TEST(FileOutputTest, AQuarterMegabyteGatheredIsWrittenAtOnce) {
   test::TempDir dir;
   const std::string path = dir.file("big.log");
   constexpr int kBatches = 8, kPerBatch = 100;
@@ -425,9 +425,8 @@ TEST(FileOutputTest, HalfAMegabyteGatheredIsWrittenAtOnce) {
     token->release();
     output->write(batch.span());
   }
-  // ~110 KB a batch: the fifth took the gathered bytes past 512 KB, so those five are in the file.
-  EXPECT_GE(listener.acked_batches.load(), 5);
-  EXPECT_LT(listener.acked_batches.load(), kBatches);
+  // ~110 KB a batch: every third takes the gathered bytes past 256 KiB, so six are in the file.
+  EXPECT_EQ(listener.acked_batches.load(), 6);
   EXPECT_EQ(test::read_lines(path).size(), size_t(listener.acked_batches.load() * kPerBatch));
   output->close();
   EXPECT_EQ(listener.acked_batches.load(), kBatches);
