@@ -25,6 +25,9 @@ def run(argv, stdout=subprocess.DEVNULL, env=None):
     use_gnu_time = os.path.exists(GNU_TIME)
     if use_gnu_time:
         argv = [GNU_TIME, "-f", "sluice-bench-maxrss-kib=%M"] + argv
+    # Each run starts with no dirty pages: a run that pushed the kernel past its background
+    # writeback threshold paid for the earlier runs' output (CPU-s swung by 2x here).
+    os.sync()
     start = time.monotonic()
     proc = subprocess.Popen(argv, stdout=stdout, stderr=subprocess.PIPE, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -46,6 +49,7 @@ def run_pair(argv_a, argv_b, out_a, out_b):
     """Two independent processes started together: (their CPU-seconds summed, the wall time until
     both ended, 0). On this VM two busy vCPUs do not always run at the speed of one alone; the
     wall time of the pair against one alone is the ceiling of any two-thread speed-up then."""
+    os.sync()  # as in run()
     start = time.monotonic()
     with open(out_a, "wb") as fa, open(out_b, "wb") as fb:
         procs = [subprocess.Popen(argv_a, stdout=fa, stderr=subprocess.DEVNULL),
