@@ -542,7 +542,8 @@ class FileOutput : public Output {
     for (size_t first = 0; first < taken_.size();) {
       // A run of parked batches for one open file goes out in one writev(2) where it can.
       size_t end = first + 1;
-      while (end < taken_.size() && taken_[end].descriptor == taken_[first].descriptor) ++end;
+      while (end < taken_.size() && end - first < kMaxParked && taken_[end].descriptor == taken_[first].descriptor)
+        ++end;
       size_t written = write_buffers(taken_[first].descriptor->fd, first, end);
       for (size_t i = first; i < end; ++i) {
         Parked& parked = taken_[i];
