@@ -63,6 +63,23 @@ class CountingListener : public AckListener {
   std::atomic<int> count{0};
 };
 
+// Acknowledgements of batch ids, each checked against the file: a batch acknowledged before its
+// first and last lines are in the file counts in acked_before_written.
+struct FileCheckingListener : AckListener {
+  std::string path;
+  std::function<std::string(uint64_t, int)> message;  // (batch, index) -> the event's message
+  int per_batch = 0;
+  std::atomic<int> acked_batches{0};
+  std::atomic<int> acked_before_written{0};
+  void acked(uint64_t batch) override {
+    const std::string text = test::read_file(path);
+    if (text.find("\"" + message(batch, 0) + "\"") == std::string::npos ||
+        text.find("\"" + message(batch, per_batch - 1) + "\"") == std::string::npos)
+      ++acked_before_written;
+    ++acked_batches;
+  }
+};
+
 // The "message" of each JSON line.
 std::vector<std::string> messages(const std::vector<std::string>& lines) {
   std::vector<std::string> out;
@@ -288,22 +305,10 @@ TEST(FileOutputTest, ConcurrentWritersAcknowledgeOnlyWhatIsInTheFile) {
   auto message = [](uint64_t batch, int index) {
     return "b" + std::to_string(batch) + "-" + std::to_string(index) + std::string(200, 'x');
   };
-  struct CheckingListener : AckListener {
-    std::string path;
-    std::function<std::string(uint64_t, int)> message;
-    std::atomic<int> acked_batches{0};
-    std::atomic<int> acked_before_written{0};
-    void acked(uint64_t batch) override {
-      std::ifstream in(path, std::ios::binary);
-      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      if (text.find("\"" + message(batch, 0) + "\"") == std::string::npos ||
-          text.find("\"" + message(batch, kPerBatch - 1) + "\"") == std::string::npos)
-        ++acked_before_written;
-      ++acked_batches;
-    }
-  } listener;
+  FileCheckingListener listener;
   listener.path = path;
   listener.message = message;
+  listener.per_batch = kPerBatch;
   {
     auto output = make_output("file { path => \"" + path + "\" }");
     std::vector<std::thread> threads;
@@ -381,6 +386,24 @@ TEST(FileOutputTest, SmallBatchesWaitForTheQueueToRunDryAndAreAcknowledgedOnceWr
   EXPECT_EQ(test::read_lines(path).size(), 3u);
 }
 
+// A gathered batch goes to the file it was encoded for, even if that file was rotated (renamed and
+// replaced) before the batch was written: as if it had been written at once.
+TEST(FileOutputTest, ABatchGatheredBeforeARotationGoesToTheRotatedFile) {
+  test::TempDir dir;
+  const std::string path = dir.file("rotating.log");
+  auto output = make_output("file { path => \"" + path + "\" }");
+  Batch first, second;
+  first.add("before");
+  second.add("after");
+  output->write(first.span());
+  std::filesystem::rename(path, dir.file("rotating.log.1"));
+  test::write_file(path, "");  // logrotate `create`
+  output->write(second.span());
+  output->caught_up();
+  EXPECT_EQ(messages(test::read_lines(dir.file("rotating.log.1"))), (std::vector<std::string>{"before"}));
+  EXPECT_EQ(messages(test::read_lines(path)), (std::vector<std::string>{"after"}));
+}
+
 TEST(FileOutputTest, ThePeriodicFlushWritesGatheredBatches) {
   test::TempDir dir;
   const std::string path = dir.file("gathered.log");
@@ -404,19 +427,10 @@ TEST(FileOutputTest, AQuarterMegabyteGatheredIsWrittenAtOnce) {
   auto message = [](uint64_t batch, int index) {
     return "b" + std::to_string(batch) + "-" + std::to_string(index) + std::string(1000, 'x');
   };
-  struct CheckingListener : AckListener {
-    std::string path;
-    std::function<std::string(uint64_t, int)> message;
-    std::atomic<int> acked_batches{0};
-    std::atomic<int> acked_before_written{0};
-    void acked(uint64_t batch) override {
-      std::string text = test::read_file(path);
-      if (text.find("\"" + message(batch, kPerBatch - 1) + "\"") == std::string::npos) ++acked_before_written;
-      ++acked_batches;
-    }
-  } listener;
+  FileCheckingListener listener;
   listener.path = path;
   listener.message = message;
+  listener.per_batch = kPerBatch;
   auto output = make_output("file { path => \"" + path + "\" }");
   for (int b = 0; b < kBatches; ++b) {
     AckToken* token = AckToken::create(&listener, uint64_t(b));
