@@ -535,8 +535,7 @@ void Pipeline::Impl::run_worker(int index) {
   auto delay = std::chrono::milliseconds(std::max(0, settings.batch_delay_ms));
   for (;;) {
     items.clear();
-    size_t left = 0;
-    size_t n = queue->pop_batch(items, size_t(settings.batch_size), delay, kWorkerIdleWait, &left);
+    size_t n = queue->pop_batch(items, size_t(settings.batch_size), delay, kWorkerIdleWait);
     for (EventQueue::Item& item : items) {
       if (item.event) {
         batch.push_back(item.event);
@@ -557,7 +556,9 @@ void Pipeline::Impl::run_worker(int index) {
       free_raw_unit(pack);
     }
     if (!batch.empty()) runner.process(batch);
-    if (n > 0 && left == 0) runner.outputs_caught_up();
+    // Looked at after the batch, not when taking it: another worker may have emptied the queue
+    // meanwhile, and what this batch left with the outputs must not wait for the periodic flush.
+    if (n > 0 && queue->size() == 0) runner.outputs_caught_up();
     maybe_flush(runner);
     if (n == 0 && queue->drained()) break;
   }

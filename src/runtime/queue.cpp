@@ -148,8 +148,7 @@ size_t EventQueue::pop_batch(std::vector<Event*>& out, size_t max, std::chrono::
 }
 
 size_t EventQueue::pop_batch(std::vector<Item>& out, size_t max, std::chrono::milliseconds fill_delay,
-                             std::chrono::milliseconds idle_wait, size_t* left) {
-  if (left) *left = 0;
+                             std::chrono::milliseconds idle_wait) {
   if (max == 0) return 0;
   std::unique_lock lock(mutex_);
   if (count_ == 0 && !closed_) {
@@ -180,7 +179,6 @@ size_t EventQueue::pop_batch(std::vector<Item>& out, size_t max, std::chrono::mi
     --items_;
   }
   count_ -= n;
-  if (left) *left = count_;
   publish_metrics();
   const bool wake = waiting_pushers_ > 0 && worth_waking_pushers();
   lock.unlock();

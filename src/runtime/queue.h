@@ -46,9 +46,9 @@ class EventQueue {
   // Takes up to `max` events into `out` (appended; a packed item is taken whole, so one item
   // may exceed `max` when it comes first). Waits up to `idle_wait` for a first event, then up to
   // `fill_delay` for the batch to fill. Returns the number of events taken; 0 with drained()
-  // true means the queue is closed and empty. `left` (optional) gets the events still queued.
+  // true means the queue is closed and empty.
   size_t pop_batch(std::vector<Item>& out, size_t max, std::chrono::milliseconds fill_delay,
-                   std::chrono::milliseconds idle_wait, size_t* left = nullptr);
+                   std::chrono::milliseconds idle_wait);
   // The same for a queue that holds events only (raw units would be an error: they are freed).
   size_t pop_batch(std::vector<Event*>& out, size_t max, std::chrono::milliseconds fill_delay,
                    std::chrono::milliseconds idle_wait);

@@ -63,6 +63,20 @@ TEST(PipelineFlow, OutputsHearWhenAWorkerEmptiesTheQueue) {
   EXPECT_EQ(collector(key)->collected_at_last_caught_up, 40u);
 }
 
+// With two workers the one that empties the queue may finish before the other: the last to
+// finish still tells the outputs, so nothing they hold back waits for the periodic flush.
+TEST(PipelineFlow, TheLastWorkerToFinishTellsTheOutputs) {
+  auto key = unique_key("caught_up_two");
+  auto p = make_pipeline("input { rt_source { key => '" + key + "' count => 40 chunk => 10 } }\n"
+                         "output { rt_collect { key => '" + key + "' delay_ms => 300 slow_seq => 0 } }",
+                         settings(2, 10, 1));
+  p->start();
+  ASSERT_TRUE(p->wait_for(30000));
+  std::lock_guard lock(collector(key)->mutex);
+  EXPECT_EQ(collector(key)->events.size(), 40u);
+  EXPECT_EQ(collector(key)->collected_at_last_caught_up, 40u);
+}
+
 TEST(PipelineFlow, GeneratedAndExplicitIds) {
   auto key = unique_key("ids");
   auto p = make_pipeline("input { rt_source { key => '" + key + "' count => 1 } rt_source { key => '" + key +

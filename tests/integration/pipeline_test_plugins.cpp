@@ -211,6 +211,7 @@ class CollectOutput final : public Output {
       : state_(collector(o.get_string("key"))),
         source_(o.get_string("source").empty() ? nullptr : source(o.get_string("source"))),
         delay_ms_(o.get_int("delay_ms")),
+        slow_seq_(o.get_int("slow_seq")),
         throw_(o.get_bool("throw")) {}
 
   void write(std::span<Event* const> events) override {
@@ -218,7 +219,11 @@ class CollectOutput final : public Output {
     int seen = state_->max_concurrent.load();
     while (now > seen && !state_->max_concurrent.compare_exchange_weak(seen, now)) {
     }
-    if (delay_ms_ > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms_));
+    bool slow = slow_seq_ < 0;
+    for (const Event* e : events) {
+      if (const Value* v = e->fields().find("seq"); v && v->is_int() && v->as_int() == slow_seq_) slow = true;
+    }
+    if (delay_ms_ > 0 && slow) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms_));
     if (throw_) {
       state_->concurrent.fetch_sub(1);
       throw std::runtime_error("test output failure");
@@ -256,6 +261,7 @@ class CollectOutput final : public Output {
   std::shared_ptr<CollectState> state_;
   std::shared_ptr<SourceState> source_;
   int64_t delay_ms_;
+  int64_t slow_seq_;  // >= 0: only a batch holding the event with this [seq] is delayed
   bool throw_;
 };
 
@@ -289,7 +295,8 @@ const RegisterFilter throw_registration{schema(PluginKind::Filter, "rt_throw", {
 const RegisterOutput collect_registration{
     schema(PluginKind::Output, "rt_collect",
            {option("key", OptionType::String, cv_string("default")), option("source", OptionType::String, cv_string("")),
-            option("delay_ms", OptionType::Number, cv_number(0)), option("throw", OptionType::Boolean, cv_bool(false))}),
+            option("delay_ms", OptionType::Number, cv_number(0)), option("slow_seq", OptionType::Number, cv_number(-1)),
+            option("throw", OptionType::Boolean, cv_bool(false))}),
     [](const Options& o, PluginContext& c) { return std::make_unique<CollectOutput>(o, c); }};
 
 }  // namespace

@@ -8,7 +8,8 @@
 //   filter rt_drop    { }                              cancels every event
 //   filter rt_flusher { }                              emits one event {message => "flushed"} at the final flush
 //   filter rt_throw   { }                              throws from filter()
-//   output rt_collect { key => "k" delay_ms => 0 throw => false }  records the events it gets and
+//   output rt_collect { key => "k" delay_ms => 0 slow_seq => -1 throw => false }  records the events it gets
+//          (each write() sleeps delay_ms; with slow_seq >= 0 only one holding that [seq]) and
 //          whether any arrived already acknowledged, and its caught_up() calls.
 // State is shared through SourceState / CollectState looked up by key.
 #pragma once

@@ -207,22 +207,6 @@ TEST(EventQueue, IdleWaitReturnsNothingWhenEmpty) {
   EXPECT_FALSE(queue.drained());
 }
 
-TEST(EventQueue, PopBatchTellsHowManyEventsAreLeft) {
-  EventQueue queue(100, 1 << 20);
-  auto group = make_group(12);
-  ASSERT_TRUE(queue.push(group));
-  std::vector<EventQueue::Item> items;
-  size_t left = 99;
-  EXPECT_EQ(queue.pop_batch(items, 5, milliseconds(0), milliseconds(10), &left), 5u);
-  EXPECT_EQ(left, 7u);
-  EXPECT_EQ(queue.pop_batch(items, 10, milliseconds(0), milliseconds(10), &left), 7u);
-  EXPECT_EQ(left, 0u);  // the worker emptied it
-  left = 99;
-  EXPECT_EQ(queue.pop_batch(items, 10, milliseconds(0), milliseconds(10), &left), 0u);
-  EXPECT_EQ(left, 0u);
-  for (EventQueue::Item& item : items) free_event(item.event);
-}
-
 TEST(EventQueue, DestructionFreesQueuedEventsWithoutAcknowledgingThem) {
   struct Listener : AckListener {
     int count = 0;
