@@ -404,6 +404,26 @@ TEST(FileOutputTest, ABatchGatheredBeforeARotationGoesToTheRotatedFile) {
   EXPECT_EQ(messages(test::read_lines(path)), (std::vector<std::string>{"after"}));
 }
 
+// A gathered batch whose append fails (here: /dev/full, ENOSPC) is retried and, failing again,
+// never acknowledged, so its source offers it again after a restart.
+TEST(FileOutputTest, AGatheredBatchThatCannotBeWrittenStaysUnacknowledged) {
+  if (!std::filesystem::exists("/dev/full")) GTEST_SKIP() << "no /dev/full here";
+  CountingListener listener;
+  AckToken* token = AckToken::create(&listener, 1);
+  {
+    auto output = make_output("file { path => \"/dev/full\" }");
+    {
+      Batch batch;
+      batch.add("nowhere to go").attach_ack(token);
+      output->write(batch.span());
+    }
+    token->release();  // the input's own hold
+    output->caught_up();  // the append fails, then the retries
+    EXPECT_EQ(listener.count.load(), 0);
+  }  // and not at close either
+  EXPECT_EQ(listener.count.load(), 0);
+}
+
 TEST(FileOutputTest, ThePeriodicFlushWritesGatheredBatches) {
   test::TempDir dir;
   const std::string path = dir.file("gathered.log");
