@@ -7,7 +7,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -66,11 +65,12 @@ class CountingListener : public AckListener {
 // Acknowledgements of batch ids, each checked against the file: a batch acknowledged before its
 // first and last lines are in the file counts in acked_before_written.
 struct FileCheckingListener : AckListener {
-  std::string path;
-  std::function<std::string(uint64_t, int)> message;  // (batch, index) -> the event's message
-  int per_batch = 0;
-  std::atomic<int> acked_batches{0};
-  std::atomic<int> acked_before_written{0};
+  FileCheckingListener(std::string file, int events_per_batch, size_t padding)
+      : path(std::move(file)), per_batch(events_per_batch), padding_(padding) {}
+  // The message of event `index` of batch `batch`.
+  std::string message(uint64_t batch, int index) const {
+    return "b" + std::to_string(batch) + "-" + std::to_string(index) + std::string(padding_, 'x');
+  }
   void acked(uint64_t batch) override {
     const std::string text = test::read_file(path);
     if (text.find("\"" + message(batch, 0) + "\"") == std::string::npos ||
@@ -78,6 +78,13 @@ struct FileCheckingListener : AckListener {
       ++acked_before_written;
     ++acked_batches;
   }
+  const std::string path;
+  const int per_batch;
+  std::atomic<int> acked_batches{0};
+  std::atomic<int> acked_before_written{0};
+
+ private:
+  const size_t padding_;
 };
 
 // The "message" of each JSON line.
@@ -302,13 +309,7 @@ TEST(FileOutputTest, ConcurrentWritersAcknowledgeOnlyWhatIsInTheFile) {
   test::TempDir dir;
   const std::string path = dir.file("shared.log");
   constexpr int kThreads = 4, kBatches = 40, kPerBatch = 25;
-  auto message = [](uint64_t batch, int index) {
-    return "b" + std::to_string(batch) + "-" + std::to_string(index) + std::string(200, 'x');
-  };
-  FileCheckingListener listener;
-  listener.path = path;
-  listener.message = message;
-  listener.per_batch = kPerBatch;
+  FileCheckingListener listener(path, kPerBatch, 200);
   {
     auto output = make_output("file { path => \"" + path + "\" }");
     std::vector<std::thread> threads;
@@ -319,7 +320,7 @@ TEST(FileOutputTest, ConcurrentWritersAcknowledgeOnlyWhatIsInTheFile) {
           AckToken* token = AckToken::create(&listener, id);
           {
             Batch batch;
-            for (int i = 0; i < kPerBatch; ++i) batch.add(message(id, i)).attach_ack(token);
+            for (int i = 0; i < kPerBatch; ++i) batch.add(listener.message(id, i)).attach_ack(token);
             token->release();  // the input's own hold
             output->write(batch.span());
           }  // the batch's events are freed, as after a pipeline's batch
@@ -444,18 +445,12 @@ TEST(FileOutputTest, AQuarterMegabyteGatheredIsWrittenAtOnce) {
   test::TempDir dir;
   const std::string path = dir.file("big.log");
   constexpr int kBatches = 8, kPerBatch = 100;
-  auto message = [](uint64_t batch, int index) {
-    return "b" + std::to_string(batch) + "-" + std::to_string(index) + std::string(1000, 'x');
-  };
-  FileCheckingListener listener;
-  listener.path = path;
-  listener.message = message;
-  listener.per_batch = kPerBatch;
+  FileCheckingListener listener(path, kPerBatch, 1000);
   auto output = make_output("file { path => \"" + path + "\" }");
   for (int b = 0; b < kBatches; ++b) {
     AckToken* token = AckToken::create(&listener, uint64_t(b));
     Batch batch;
-    for (int i = 0; i < kPerBatch; ++i) batch.add(message(uint64_t(b), i)).attach_ack(token);
+    for (int i = 0; i < kPerBatch; ++i) batch.add(listener.message(uint64_t(b), i)).attach_ack(token);
     token->release();
     output->write(batch.span());
   }
