@@ -2,7 +2,12 @@
 // of loader_schedule, and jdbc_static's SQL subset and in-memory tables.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <ctime>
+#include <fstream>
+#include <memory>
+#include <string>
 
 #include "plugins/filters/lookup/backoff.h"
 #include "plugins/filters/lookup/cron.h"
@@ -65,6 +70,72 @@ TEST(LookupCache, ZeroCapacityDisables) {
   int v;
   EXPECT_FALSE(cache.enabled());
   EXPECT_FALSE(cache.get("a", v, 0));
+}
+
+TEST(LookupCache, AnExpiredEntryMakesRoomBeforeTheLeastRecentlyUsed) {
+  LruCache<int> cache(2, 5 * kSecond);
+  cache.put("a", 1, 0);          // expires at 5 s
+  cache.put("b", 2, 4 * kSecond);  // expires at 9 s
+  int v;
+  ASSERT_TRUE(cache.get("a", v, 4 * kSecond));  // a is now the most recent, b the least
+  cache.put("c", 3, 6 * kSecond);               // a has expired: it goes, not b
+  EXPECT_TRUE(cache.get("b", v, 6 * kSecond));
+  EXPECT_TRUE(cache.get("c", v, 6 * kSecond));
+  EXPECT_EQ(cache.size(), 2u);
+}
+
+TEST(LookupCache, ReplacedAndRemainingValuesAreReleased) {
+  auto first = std::make_shared<int>(1), second = std::make_shared<int>(2);
+  {
+    LruCache<std::shared_ptr<int>> cache(1, 0);
+    cache.put("a", first, 0);
+    EXPECT_EQ(first.use_count(), 2);
+    cache.put("b", second, 0);  // evicts a: its value is released at once
+    EXPECT_EQ(first.use_count(), 1);
+    EXPECT_EQ(second.use_count(), 2);
+    EXPECT_EQ(cache.evictions(), 1u);
+  }
+  EXPECT_EQ(second.use_count(), 1);  // the cache's destructor released what it held
+}
+
+TEST(LookupCache, ClearEmptiesItAndItFillsAgain) {
+  LruCache<std::string> cache(100, 0);
+  for (int i = 0; i < 50; ++i) cache.put("key-" + std::to_string(i) + "-long-enough-for-the-heap", "v", 0);
+  EXPECT_EQ(cache.size(), 50u);
+  cache.clear();
+  EXPECT_EQ(cache.size(), 0u);
+  std::string v;
+  EXPECT_FALSE(cache.get("key-1-long-enough-for-the-heap", v, 0));
+  cache.put("key-1-long-enough-for-the-heap", "again", 0);
+  ASSERT_TRUE(cache.get("key-1-long-enough-for-the-heap", v, 0));
+  EXPECT_EQ(v, "again");
+}
+
+TEST(LookupCache, AHashComputedOnceFindsTheSameEntries) {
+  LruCache<int> cache(64, 0);
+  const uint64_t hash = LruCache<int>::hash_of("10.1.2.3");
+  cache.put("10.1.2.3", hash, 7, 0);
+  int seen = 0;
+  EXPECT_TRUE(cache.visit("10.1.2.3", 0, [&](const int& v) { seen = v; }));
+  EXPECT_EQ(seen, 7);
+  EXPECT_TRUE(cache.visit("10.1.2.3", hash, 0, [&](const int& v) { seen = v + 1; }));
+  EXPECT_EQ(seen, 8);
+}
+
+long resident_kib() {
+  std::ifstream statm("/proc/self/statm");
+  long pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+TEST(LookupCache, ALargeCapacityCostsMemoryOnlyOnceUsed) {
+  const long before = resident_kib();
+  LruCache<std::string> cache(4000000, 0);  // ~200 MB of slots and 32 MB of buckets reserved
+  cache.put("a", "1", 0);
+  EXPECT_LT(resident_kib() - before, 8 * 1024) << "the reserved memory was touched up front";
+  std::string v;
+  EXPECT_TRUE(cache.get("a", v, 0));
 }
 
 TEST(LookupBackoff, DoublesUpToCeilingAndResets) {

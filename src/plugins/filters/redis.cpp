@@ -9,11 +9,11 @@
 
 #include <cerrno>
 
+#include <bit>
 #include <charconv>
 #include <cstring>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "config/parser.h"
@@ -271,7 +271,8 @@ class RedisFilter : public lookup::BatchFilter {
     s.reset(events.size());
     const int64_t now = lookup::monotonic_nanos();
     uint64_t hits = 0, misses = 0;  // added to the shared counters once per batch
-    // 1. Cache: answer what we can; collect the distinct keys still to ask.
+    // 1. Cache: a hit is written into its event at once (under the cache's lock: one copy of the
+    // answer); the distinct keys that missed are collected.
     for (size_t i = 0; i < events.size(); ++i) {
       Event& event = *events[i];
       if (event.cancelled()) continue;
@@ -287,62 +288,48 @@ class RedisFilter : public lookup::BatchFilter {
         *cache_key += '\x1f';
         *cache_key += s.members[i];
       }
-      // A hit is copied out now and applied while the misses' round trip is under way.
-      if (s.hit_answers.size() == hits) s.hit_answers.emplace_back();
-      Answer& copy = s.hit_answers[hits];
-      if (cache_.visit(*cache_key, now, [&copy](const Answer& answer) {
-            copy.outcome = answer.outcome;
-            copy.value = answer.value;
-          })) {
-        s.hit_events.push_back(i);
+      const uint64_t hash = Cache::hash_of(*cache_key);
+      s.hashes[i] = hash;
+      if (cache_.visit(*cache_key, hash, now, [&](const Answer& answer) { matched[i] = apply(event, answer); })) {
         ++hits;
         continue;
       }
       ++misses;
-      auto [it, inserted] = s.request_of.try_emplace(*cache_key, s.requests.size());
-      if (inserted) s.requests.push_back(i);
-      s.waiting.emplace_back(i, it->second);
+      s.waiting.emplace_back(i, request_for(s, i, *cache_key, hash));
     }
     if (cache_hits_ && hits) cache_hits_->fetch_add(hits, std::memory_order_relaxed);
     if (cache_misses_ && misses) cache_misses_->fetch_add(misses, std::memory_order_relaxed);
-    auto apply_hits = [&] {
-      for (size_t h = 0; h < s.hit_events.size(); ++h) matched[s.hit_events[h]] = apply(*events[s.hit_events[h]], s.hit_answers[h]);
-    };
-    if (s.requests.empty()) {
-      apply_hits();
-      return;
-    }
-    // 2. One pipelined round trip for the rest; the hits are written into their events while
-    // Redis answers, so that work overlaps the round trip's latency.
+    if (s.requests.empty()) return;
+    // 2. One pipelined round trip for the rest.
     s.answers.assign(s.requests.size(), Answer{});
-    std::unique_ptr<RedisConnection> conn = send(s);
-    apply_hits();
-    if (conn) receive(s, std::move(conn));
+    if (std::unique_ptr<RedisConnection> conn = send(s)) receive(s, std::move(conn));
     for (size_t r = 0; r < s.requests.size(); ++r)
       if (s.answers[r].outcome != Outcome::Failed) {
         const size_t i = s.requests[r];
-        cache_.put(command_ == Command::SIsMember ? s.cache_keys[i] : s.keys[i], s.answers[r], now);
+        cache_.put(key_of(s, i), s.hashes[i], s.answers[r], now);
       }
     for (auto [event_index, request] : s.waiting) matched[event_index] = apply(*events[event_index], s.answers[request]);
   }
 
  private:
+  using Cache = lookup::LruCache<Answer>;
+
   struct Scratch {
     std::vector<std::string> keys, members, cache_keys;
-    std::unordered_map<std::string, size_t, lookup::StringHash, std::equal_to<>> request_of;
+    std::vector<uint64_t> hashes;                     // of each event's cache key
     std::vector<size_t> requests;                     // event index of each distinct request
+    std::vector<uint32_t> request_table;              // open addressing: request index + 1, 0 = free
     std::vector<std::pair<size_t, size_t>> waiting;   // event index, request index
     std::vector<Answer> answers;
-    std::vector<size_t> hit_events;   // event index of each cache hit
-    std::vector<Answer> hit_answers;  // their answers, copied out of the cache (storage reused)
     std::string commands;  // the batch's pipelined commands, in RESP
+    size_t batch_size = 0;
     void reset(size_t n) {
-      if (keys.size() < n) keys.resize(n), members.resize(n), cache_keys.resize(n);
+      batch_size = n;
+      if (keys.size() < n) keys.resize(n), members.resize(n), cache_keys.resize(n), hashes.resize(n);
       for (size_t i = 0; i < n; ++i) keys[i].clear();
-      request_of.clear();
       requests.clear();
+      request_table.clear();
       waiting.clear();
-      hit_events.clear();
     }
   };
   static Scratch& scratch() {
@@ -350,10 +337,30 @@ class RedisFilter : public lookup::BatchFilter {
     return s;
   }
 
+  // The index of the batch's request for this cache key, added if it is the first event asking:
+  // a key is sent once per batch however many of its events ask for it.
+  size_t request_for(Scratch& s, size_t event_index, const std::string& cache_key, uint64_t hash) const {
+    if (s.request_table.empty()) s.request_table.assign(std::bit_ceil(2 * s.batch_size), 0);  // the first miss
+    const size_t mask = s.request_table.size() - 1;
+    for (size_t at = hash & mask;; at = (at + 1) & mask) {
+      uint32_t& entry = s.request_table[at];
+      if (entry == 0) {
+        entry = uint32_t(s.requests.size() + 1);
+        s.requests.push_back(event_index);
+        return s.requests.size() - 1;
+      }
+      const size_t other = s.requests[entry - 1];
+      if (s.hashes[other] == hash && key_of(s, other) == cache_key) return entry - 1;
+    }
+  }
+  const std::string& key_of(const Scratch& s, size_t event_index) const {
+    return command_ == Command::SIsMember ? s.cache_keys[event_index] : s.keys[event_index];
+  }
+
   char apply(Event& event, const Answer& answer) {
     switch (answer.outcome) {
       case Outcome::Found:
-        event.put(target_) = answer.value;
+        event.put(target_).assign_unrelated(answer.value);
         if (command_ == Command::SIsMember) return answer.value.as_bool() ? 1 : 0;
         return 1;
       case Outcome::Miss:
@@ -517,7 +524,7 @@ class RedisFilter : public lookup::BatchFilter {
   timeval timeout_{1, 0};
   int64_t spin_nanos_ = 0;
   std::vector<std::string> tag_on_failure_, tag_on_miss_;
-  lookup::LruCache<Answer> cache_;
+  Cache cache_;
   lookup::Backoff backoff_;
   lookup::ConnectionPool<RedisConnection> pool_;
   std::atomic<uint64_t> errors_logged_{0};
