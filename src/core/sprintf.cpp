@@ -106,6 +106,8 @@ void Template::render(const Event& event, std::string& out) const {
           out.append("%{", 2);
           out.append(part.text);
           out.push_back('}');
+        } else if (value->is_string()) {  // the usual case, without append_text's dispatch
+          out.append(value->as_string());
         } else {
           value->append_text(out);
         }

@@ -72,18 +72,6 @@ TEST(LookupCache, ZeroCapacityDisables) {
   EXPECT_FALSE(cache.get("a", v, 0));
 }
 
-TEST(LookupCache, AnExpiredEntryMakesRoomBeforeTheLeastRecentlyUsed) {
-  LruCache<int> cache(2, 5 * kSecond);
-  cache.put("a", 1, 0);          // expires at 5 s
-  cache.put("b", 2, 4 * kSecond);  // expires at 9 s
-  int v;
-  ASSERT_TRUE(cache.get("a", v, 4 * kSecond));  // a is now the most recent, b the least
-  cache.put("c", 3, 6 * kSecond);               // a has expired: it goes, not b
-  EXPECT_TRUE(cache.get("b", v, 6 * kSecond));
-  EXPECT_TRUE(cache.get("c", v, 6 * kSecond));
-  EXPECT_EQ(cache.size(), 2u);
-}
-
 TEST(LookupCache, ReplacedAndRemainingValuesAreReleased) {
   auto first = std::make_shared<int>(1), second = std::make_shared<int>(2);
   {

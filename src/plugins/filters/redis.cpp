@@ -271,36 +271,41 @@ class RedisFilter : public lookup::BatchFilter {
     s.reset(events.size());
     const int64_t now = lookup::monotonic_nanos();
     uint64_t hits = 0, misses = 0;  // added to the shared counters once per batch
-    // 1. Cache: a hit is written into its event at once (under the cache's lock: one copy of the
-    // answer); the distinct keys that missed are collected.
+    // 1. The keys, and their cache buckets prefetched (they are likely not in the core's caches).
     for (size_t i = 0; i < events.size(); ++i) {
       Event& event = *events[i];
       if (event.cancelled()) continue;
       std::string& key = s.keys[i];
       key_.render(event, key);
       // The cache key is the Redis key, plus the member for SISMEMBER.
-      std::string* cache_key = &key;
       if (command_ == Command::SIsMember) {
         s.members[i].clear();
         member_.render(event, s.members[i]);
-        cache_key = &s.cache_keys[i];
-        *cache_key = key;
-        *cache_key += '\x1f';
-        *cache_key += s.members[i];
+        std::string& cache_key = s.cache_keys[i];
+        cache_key = key;
+        cache_key += '\x1f';
+        cache_key += s.members[i];
       }
-      const uint64_t hash = Cache::hash_of(*cache_key);
-      s.hashes[i] = hash;
-      if (cache_.visit(*cache_key, hash, now, [&](const Answer& answer) { matched[i] = apply(event, answer); })) {
+      s.hashes[i] = Cache::hash_of(key_of(s, i));
+      cache_.prefetch(s.hashes[i]);
+    }
+    // 2. A hit is written into its event at once (under the cache's lock: one copy of the
+    // answer); the distinct keys that missed are collected.
+    for (size_t i = 0; i < events.size(); ++i) {
+      Event& event = *events[i];
+      if (event.cancelled()) continue;
+      const std::string& cache_key = key_of(s, i);
+      if (cache_.visit(cache_key, s.hashes[i], now, [&](const Answer& answer) { matched[i] = apply(event, answer); })) {
         ++hits;
         continue;
       }
       ++misses;
-      s.waiting.emplace_back(i, request_for(s, i, *cache_key, hash));
+      s.waiting.emplace_back(i, request_for(s, i, cache_key, s.hashes[i]));
     }
     if (cache_hits_ && hits) cache_hits_->fetch_add(hits, std::memory_order_relaxed);
     if (cache_misses_ && misses) cache_misses_->fetch_add(misses, std::memory_order_relaxed);
     if (s.requests.empty()) return;
-    // 2. One pipelined round trip for the rest.
+    // 3. One pipelined round trip for the rest.
     s.answers.assign(s.requests.size(), Answer{});
     if (std::unique_ptr<RedisConnection> conn = send(s)) receive(s, std::move(conn));
     for (size_t r = 0; r < s.requests.size(); ++r)

@@ -130,6 +130,12 @@ class LruCache {
   // The hash the cache uses for `key`: callers that look one key up several times compute it once.
   static uint64_t hash_of(std::string_view key) { return hash_key(key); }
 
+  // Starts loading the line `hash`'s bucket is on: a caller with many keys (a batch) prefetches
+  // them all first, so that their lookups do not wait on memory one after the other.
+  void prefetch(uint64_t hash) const {
+    if (enabled()) __builtin_prefetch(&buckets_[place_of(hash).bucket]);
+  }
+
   // Copies the cached value into `out`; false when absent or expired (an expired entry is dropped).
   bool get(std::string_view key, V& out, int64_t now_nanos) {
     return visit(key, now_nanos, [&out](const V& value) { out = value; });
@@ -174,7 +180,7 @@ class LruCache {
     const int64_t expires = ttl_nanos_ > 0 ? now_nanos + ttl_nanos_ : INT64_MAX;
     int way = find_way(bucket, place, key);
     if (way < 0) {
-      way = victim_way(bucket, place, shard.clock, now_nanos);
+      way = victim_way(bucket, place, shard.clock);
       if (bucket.tags[way] != 0) evictions_.fetch_add(1, std::memory_order_relaxed);
     }
     Slot* slot = &slots_[place.bucket * kWays + size_t(way)];
@@ -256,13 +262,13 @@ class LruCache {
     return -1;
   }
 
-  // An empty slot, else an expired one, else the least recently used.
-  int victim_way(const Bucket& bucket, const Place& place, uint32_t clock, int64_t now_nanos) const {
+  // An empty slot, else the least recently used: only the bucket's line is read (an expired entry
+  // is dropped when it is next looked up, or evicted in its turn).
+  static int victim_way(const Bucket& bucket, const Place& place, uint32_t clock) {
     int oldest = 0;
     uint32_t oldest_age = 0;
     for (size_t way = 0; way < place.ways; ++way) {
       if (bucket.tags[way] == 0) return int(way);
-      if (ttl_nanos_ > 0 && now_nanos >= slots_[place.bucket * kWays + way].expires_at) return int(way);
       const uint32_t age = clock - bucket.used[way];
       if (age >= oldest_age) oldest = int(way), oldest_age = age;
     }
