@@ -4,10 +4,13 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <ctime>
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "plugins/filters/lookup/backoff.h"
 #include "plugins/filters/lookup/cron.h"
@@ -108,6 +111,30 @@ TEST(LookupCache, AHashComputedOnceFindsTheSameEntries) {
   EXPECT_EQ(seen, 7);
   EXPECT_TRUE(cache.visit("10.1.2.3", hash, 0, [&](const int& v) { seen = v + 1; }));
   EXPECT_EQ(seen, 8);
+}
+
+TEST(LookupCache, ThreadsSharingItOnlyEverSeeTheValueStoredForTheKey) {
+  LruCache<std::string> cache(4096, 0);  // sharded: 512 buckets over 16 locks
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&cache, &wrong, t] {
+      uint64_t x = 0x9E3779B97F4A7C15ULL * uint64_t(t + 1);
+      std::string value;
+      for (int i = 0; i < 50000; ++i) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        const std::string key = "key-" + std::to_string(x % 20000);  // more keys than room: evictions
+        if (cache.visit(key, 0, [&](const std::string& v) { value = v; })) {
+          if (value != "value-of-" + key) wrong.fetch_add(1);
+        } else {
+          cache.put(key, "value-of-" + key, 0);
+        }
+      }
+    });
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_LE(cache.size(), 4096u);
+  EXPECT_GT(cache.evictions(), 0u);
 }
 
 long resident_kib() {
