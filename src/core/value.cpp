@@ -181,93 +181,113 @@ void release_object(Object* object, bool shared) {
 
 }  // namespace
 
-Value::Value(Array a) : type_(Type::Array), arr_(std::make_unique<Array>(std::move(a))) {}
-Value::Value(Object o) : type_(Type::Object), obj_(new Object(std::move(o))) {}
+Value::Value(Array a) : type_(Type::Array), holds_(Holds::Array) { u_.arr = new Array(std::move(a)); }
+Value::Value(Object o) : type_(Type::Object), holds_(Holds::Object) { u_.obj = new Object(std::move(o)); }
 
-Value::Value(const Value& o) : type_(o.type_), num_(o.num_) {
+Value::Value(const Value& o) : type_(o.type_) {
   switch (o.type_) {
     case Type::String: str_ = o.str_; break;
-    case Type::Array: arr_ = std::make_unique<Array>(*o.arr_); break;
+    case Type::Array:
+      u_.arr = new Array(*o.u_.arr);
+      holds_ = Holds::Array;
+      break;
     case Type::Object:
       if (o.shared_) {
-        shared_of(o.obj_)->refs.fetch_add(1, std::memory_order_relaxed);
-        obj_ = o.obj_;
+        shared_of(o.u_.obj)->refs.fetch_add(1, std::memory_order_relaxed);
+        u_.obj = o.u_.obj;
         shared_ = true;
       } else {
-        obj_ = new Object(*o.obj_);
+        u_.obj = new Object(*o.u_.obj);
       }
+      holds_ = Holds::Object;
       break;
-    default: break;
+    case Type::Null: break;
+    default: u_ = o.u_; break;  // a scalar
   }
 }
 
 Value::Value(Value&& o) noexcept
-    : type_(o.type_), shared_(o.shared_), num_(o.num_), str_(std::move(o.str_)), arr_(std::move(o.arr_)), obj_(o.obj_) {
-  o.obj_ = nullptr;
+    : type_(o.type_), shared_(o.shared_), holds_(o.holds_), str_(std::move(o.str_)), u_(o.u_) {
+  o.holds_ = Holds::Nothing;
   o.shared_ = false;
 }
 
 Value& Value::operator=(Value&& o) noexcept {
   if (this == &o) return *this;
   // Everything is taken from `o` before this value's old storage goes, since `o` may live in it.
-  Type type = o.type_;
-  auto num = o.num_;
-  Object* object = o.obj_;
-  bool shared = o.shared_;
-  o.obj_ = nullptr;
+  const Type type = o.type_;
+  const bool shared = o.shared_;
+  const Holds holds = o.holds_;
+  const Payload payload = o.u_;
+  o.holds_ = Holds::Nothing;
   o.shared_ = false;
   str_ = std::move(o.str_);
-  arr_ = std::move(o.arr_);  // unique_ptr takes o's array before freeing the old one
-  if (obj_) drop_object();
-  obj_ = object;
-  shared_ = shared;
+  if (holds_ != Holds::Nothing) drop_container();
   type_ = type;
-  num_ = num;
+  shared_ = shared;
+  holds_ = holds;
+  u_ = payload;
   return *this;
 }
 
-void Value::drop_object() {
-  release_object(obj_, shared_);
-  obj_ = nullptr;
+void Value::drop_container() {
+  if (holds_ == Holds::Array) delete u_.arr;
+  else release_object(u_.obj, shared_);
+  holds_ = Holds::Nothing;
   shared_ = false;
+  u_.i = 0;
+}
+
+void Value::hold_array(Array* array) {
+  if (holds_ != Holds::Nothing) drop_container();
+  u_.arr = array;
+  holds_ = Holds::Array;
+}
+
+void Value::hold_object(Object* object) {
+  if (holds_ != Holds::Nothing) drop_container();
+  u_.obj = object;
+  holds_ = Holds::Object;
 }
 
 void Value::share() {
   if (type_ != Type::Object || shared_) return;
-  auto* shared = new SharedObject(std::move(*obj_));
-  delete obj_;
-  obj_ = shared;
+  auto* shared = new SharedObject(std::move(*u_.obj));
+  delete u_.obj;
+  u_.obj = shared;
   shared_ = true;
 }
 
 const std::string* Value::shared_memo() const {
-  return shared_of(obj_)->memo.load(std::memory_order_acquire);
+  return shared_of(u_.obj)->memo.load(std::memory_order_acquire);
 }
 
 void Value::set_shared_memo(std::string text) const {
   auto* fresh = new std::string(std::move(text));
   std::string* expected = nullptr;
-  if (!shared_of(obj_)->memo.compare_exchange_strong(expected, fresh, std::memory_order_acq_rel)) delete fresh;
+  if (!shared_of(u_.obj)->memo.compare_exchange_strong(expected, fresh, std::memory_order_acq_rel)) delete fresh;
 }
 
 void Value::unshare() {
-  auto* copy = new Object(*obj_);
-  drop_object();
-  obj_ = copy;
+  auto* copy = new Object(*u_.obj);
+  drop_container();
+  u_.obj = copy;
+  holds_ = Holds::Object;
 }
 
-// Makes this value hold `object`, a shared one. The reference is taken first: `object` may
-// live inside the tree this value lets go of.
-static void take_shared(Object*& obj, bool& shared, Object* object) {
+// The reference is taken first: `object` may live inside the tree this value lets go of.
+void Value::take_shared(Object* object) {
+  if (holds_ == Holds::Object && shared_ && u_.obj == object) return;
   shared_of(object)->refs.fetch_add(1, std::memory_order_relaxed);
-  if (obj) release_object(obj, shared);
-  obj = object;
-  shared = true;
+  hold_object(object);
+  shared_ = true;
 }
 
 Value& Value::operator=(const Value& o) {
   if (this == &o) return *this;
   switch (o.type_) {
+    case Type::Null:
+      break;
     case Type::String:
       // Scalars never free this value's containers, so aliasing is harmless here.
       str_.assign(o.str_);
@@ -278,15 +298,13 @@ Value& Value::operator=(const Value& o) {
         *this = std::move(copy);
         return *this;
       }
-      if (arr_) *arr_ = *o.arr_;
-      else arr_ = std::make_unique<Array>(*o.arr_);
+      if (holds_ == Holds::Array) *u_.arr = *o.u_.arr;
+      else hold_array(new Array(*o.u_.arr));
       break;
     case Type::Object:
       if (o.shared_) {
-        // Read before the old tree goes: `o` may live in it.
-        type_ = o.type_;
-        num_ = o.num_;
-        if (!(shared_ && obj_ == o.obj_)) take_shared(obj_, shared_, o.obj_);
+        type_ = Type::Object;  // set first: `o` may live in the tree this value lets go of
+        take_shared(o.u_.obj);
         return *this;
       }
       if (subtree_holds(*this, &o)) {
@@ -294,58 +312,60 @@ Value& Value::operator=(const Value& o) {
         *this = std::move(copy);
         return *this;
       }
-      if (obj_ && shared_) drop_object();
-      if (obj_) *obj_ = *o.obj_;
-      else obj_ = new Object(*o.obj_);
+      if (holds_ == Holds::Object && !shared_) *u_.obj = *o.u_.obj;
+      else hold_object(new Object(*o.u_.obj));
       break;
-    default:
-      break;
+    default: {  // a scalar: read before a kept container goes (`o` may live in it)
+      const Payload payload = o.u_;
+      set_scalar(o.type_);
+      u_ = payload;
+      return *this;
+    }
   }
   type_ = o.type_;
-  num_ = o.num_;
   return *this;
 }
 
 Array& Value::make_array() {
   type_ = Type::Array;
-  if (arr_) arr_->clear();
-  else arr_ = std::make_unique<Array>();
-  return *arr_;
+  if (holds_ == Holds::Array) u_.arr->clear();
+  else hold_array(new Array());
+  return *u_.arr;
 }
 
 Array& Value::make_array_of(std::string_view text) {
   type_ = Type::Array;
-  if (!arr_) arr_ = std::make_unique<Array>();
-  if (arr_->empty()) {
-    arr_->emplace_back(text);
+  if (holds_ != Holds::Array) hold_array(new Array());
+  Array& array = *u_.arr;
+  if (array.empty()) {
+    array.emplace_back(text);
   } else {
-    arr_->resize(1);
-    (*arr_)[0].set_string(text);
+    array.resize(1);
+    array[0].set_string(text);
   }
-  return *arr_;
+  return array;
 }
 
 Object& Value::make_object() {
   type_ = Type::Object;
-  if (shared_) drop_object();
-  if (obj_) obj_->clear();
-  else obj_ = new Object();
-  return *obj_;
+  if (holds_ == Holds::Object && !shared_) u_.obj->clear();
+  else hold_object(new Object());
+  return *u_.obj;
 }
 
 bool Value::operator==(const Value& o) const {
   if (is_number() && o.is_number()) {
-    if (type_ == Type::Int && o.type_ == Type::Int) return num_.i == o.num_.i;
+    if (type_ == Type::Int && o.type_ == Type::Int) return u_.i == o.u_.i;
     return as_number() == o.as_number();
   }
   if (type_ != o.type_) return false;
   switch (type_) {
     case Type::Null: return true;
-    case Type::Bool: return num_.b == o.num_.b;
+    case Type::Bool: return u_.b == o.u_.b;
     case Type::String: return str_ == o.str_;
-    case Type::Timestamp: return num_.ts == o.num_.ts;
-    case Type::Array: return *arr_ == *o.arr_;
-    case Type::Object: return *obj_ == *o.obj_;
+    case Type::Timestamp: return u_.ts == o.u_.ts;
+    case Type::Array: return *u_.arr == *o.u_.arr;
+    case Type::Object: return *u_.obj == *o.u_.obj;
     default: return false;
   }
 }
@@ -353,19 +373,19 @@ bool Value::operator==(const Value& o) const {
 void Value::append_text(std::string& out) const {
   switch (type_) {
     case Type::Null: break;
-    case Type::Bool: out += num_.b ? "true" : "false"; break;
+    case Type::Bool: out += u_.b ? "true" : "false"; break;
     case Type::Int: {
       char buf[24];  // to_chars: no locale, no format parsing (snprintf cost ~700 instructions here)
-      auto result = std::to_chars(buf, buf + sizeof buf, num_.i);
+      auto result = std::to_chars(buf, buf + sizeof buf, u_.i);
       out.append(buf, size_t(result.ptr - buf));
       break;
     }
-    case Type::Float: append_float_java(out, num_.f); break;  // as Logstash's sprintf (Java) prints it
+    case Type::Float: append_float_java(out, u_.f); break;  // as Logstash's sprintf (Java) prints it
     case Type::String: out += str_; break;
     case Type::Timestamp: format_iso8601(as_timestamp(), out); break;
     case Type::Array: {
       bool first = true;
-      for (const Value& item : *arr_) {
+      for (const Value& item : *u_.arr) {
         if (!first) out.push_back(',');
         first = false;
         // Logstash joins arrays with ","; nested containers print as JSON.
@@ -429,9 +449,9 @@ void Object::assign_unrelated(const Object& o) {
 }
 
 void Value::assign_shared(const Value& tree) {
-  if (tree.type_ == Type::Object && obj_ && !shared_) {
+  if (tree.type_ == Type::Object && holds_ == Holds::Object && !shared_) {
     type_ = Type::Object;
-    obj_->assign_unrelated(*tree.obj_);
+    u_.obj->assign_unrelated(*tree.u_.obj);
     return;
   }
   *this = tree;
@@ -439,34 +459,41 @@ void Value::assign_shared(const Value& tree) {
 
 void Value::assign_unrelated(const Value& o) {
   switch (o.type_) {
+    case Type::Null:
+      break;
     case Type::String:
       // A recycled event copied from the same template mostly holds the same short text already.
       if (str_.size() != o.str_.size() || str_.size() > 16 || !same_bytes(str_.data(), o.str_.data(), str_.size()))
         str_.assign(o.str_);
       break;
-    case Type::Array:
-      if (!arr_) arr_ = std::make_unique<Array>();
-      if (arr_->size() > o.arr_->size()) arr_->resize(o.arr_->size());
-      for (size_t i = 0; i < o.arr_->size(); ++i) {
-        if (i < arr_->size()) (*arr_)[i].assign_unrelated((*o.arr_)[i]);
-        else arr_->push_back((*o.arr_)[i]);
+    case Type::Array: {
+      if (holds_ != Holds::Array) hold_array(new Array());
+      Array& array = *u_.arr;
+      const Array& from = *o.u_.arr;
+      if (array.size() > from.size()) array.resize(from.size());
+      for (size_t i = 0; i < from.size(); ++i) {
+        if (i < array.size()) array[i].assign_unrelated(from[i]);
+        else array.push_back(from[i]);
       }
       break;
+    }
     case Type::Object:
       if (o.shared_) {
-        type_ = o.type_;
-        num_ = o.num_;
-        if (!(shared_ && obj_ == o.obj_)) take_shared(obj_, shared_, o.obj_);
+        type_ = Type::Object;
+        take_shared(o.u_.obj);
         return;
       }
-      if (shared_) drop_object();
-      if (!obj_) obj_ = new Object();
-      obj_->assign_unrelated(*o.obj_);
+      if (holds_ != Holds::Object || shared_) hold_object(new Object());
+      u_.obj->assign_unrelated(*o.u_.obj);
       break;
-    default: break;
+    default: {  // a scalar
+      const Payload payload = o.u_;
+      set_scalar(o.type_);
+      u_ = payload;
+      return;
+    }
   }
   type_ = o.type_;
-  num_ = o.num_;
 }
 
 

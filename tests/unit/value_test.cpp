@@ -61,6 +61,53 @@ TEST(ValueTest, AssignFromOwnDescendantIsSafe) {
   EXPECT_EQ(arr.as_array().size(), 2u);
 }
 
+// A number, boolean or timestamp shares its place with the pointer to a container (a 48-byte
+// Value): assigning one that lives inside the value's own container must read it first.
+TEST(ValueTest, ScalarsFromInsideTheValuesOwnContainer) {
+  Value v;
+  v.make_object()["n"] = Value(int64_t(5));
+  v = v.as_object()["n"];
+  ASSERT_TRUE(v.is_int());
+  EXPECT_EQ(v.as_int(), 5);
+
+  Value moved;
+  moved.make_array().emplace_back(2.5);
+  moved = std::move(moved.as_array()[0]);
+  ASSERT_TRUE(moved.is_float());
+  EXPECT_EQ(moved.as_float(), 2.5);
+
+  Value shared_source;
+  shared_source.make_object()["k"] = Value("v");
+  shared_source.share();
+  Value holder;
+  holder.make_object()["s"] = shared_source;
+  holder = holder.as_object()["s"];  // a shared tree held only through the value being assigned
+  ASSERT_TRUE(holder.is_object());
+  EXPECT_TRUE(holder.is_shared());
+  EXPECT_EQ(holder.as_object().find("k")->as_string(), "v");
+}
+
+TEST(ValueTest, TypeChangesKeepOrReleaseTheContainer) {
+  Value v;
+  v.make_object()["a"] = Value("x");
+  v.set_string("now a string");  // the object is kept for reuse...
+  ASSERT_TRUE(v.is_string());
+  Object& again = v.make_object();  // ...and comes back empty
+  EXPECT_TRUE(again.empty());
+  again["b"] = Value(int64_t(1));
+  v.set_int(7);  // a number takes the container's place
+  EXPECT_EQ(v.as_int(), 7);
+  Array& array = v.make_array();
+  EXPECT_TRUE(array.empty());
+  v.set_timestamp(Timestamp{42});
+  EXPECT_EQ(v.as_timestamp().nanos, 42);
+  Value copy = v;
+  EXPECT_TRUE(copy == v);
+  v.set_null();
+  EXPECT_TRUE(v.is_null());
+  EXPECT_EQ(sizeof(Value), 48u);
+}
+
 TEST(ValueTest, AssignUnrelatedReusesARecycledTreeOfAnotherShape) {
   Object source;
   source["message"].set_string("hello");
