@@ -285,7 +285,8 @@ void Value::take_shared(Object* object) {
 
 Value& Value::operator=(const Value& o) {
   if (this == &o) return *this;
-  switch (o.type_) {
+  const Type type = o.type_;  // `o` may go with a container this value lets go of below
+  switch (type) {
     case Type::Null:
       break;
     case Type::String:
@@ -317,12 +318,12 @@ Value& Value::operator=(const Value& o) {
       break;
     default: {  // a scalar: read before a kept container goes (`o` may live in it)
       const Payload payload = o.u_;
-      set_scalar(o.type_);
+      set_scalar(type);
       u_ = payload;
       return *this;
     }
   }
-  type_ = o.type_;
+  type_ = type;
   return *this;
 }
 
@@ -458,7 +459,8 @@ void Value::assign_shared(const Value& tree) {
 }
 
 void Value::assign_unrelated(const Value& o) {
-  switch (o.type_) {
+  const Type type = o.type_;
+  switch (type) {
     case Type::Null:
       break;
     case Type::String:
@@ -488,12 +490,12 @@ void Value::assign_unrelated(const Value& o) {
       break;
     default: {  // a scalar
       const Payload payload = o.u_;
-      set_scalar(o.type_);
+      set_scalar(type);
       u_ = payload;
       return;
     }
   }
-  type_ = o.type_;
+  type_ = type;
 }
 
 
