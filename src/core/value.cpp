@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include <emmintrin.h>
+
 #include <fmt/format.h>
 
 #include "core/json.h"
@@ -401,7 +403,9 @@ void Value::append_text(std::string& out) const {
 
 // ---- Object ----
 
-Object::Object(const Object& o) : entries_(o.begin(), o.end()), size_(o.size_) {}
+Object::Object(const Object& o) : entries_(o.begin(), o.end()), size_(o.size_) {
+  std::memcpy(signatures_, o.signatures_, sizeof signatures_);  // only the live ones matter here
+}
 
 namespace {
 
@@ -419,13 +423,18 @@ __attribute__((always_inline)) inline bool same_bytes(const char* a, const char*
 // kept entry past them, which then forgets it (operator[]'s invariant: distinct keys).
 template <typename AssignValue>
 void Object::assign_entries(const Object& o, AssignValue assign_value) {
-  if (entries_.size() < o.size_) entries_.resize(o.size_);
+  if (entries_.size() < o.size_) {
+    const size_t had = entries_.size();
+    entries_.resize(o.size_);
+    for (size_t added = had; added < o.size_; ++added) set_signature(added);
+  }
   bool keys_changed = false;
   for (size_t i = 0; i < o.size_; ++i) {
     // Copies into a recycled event (generator replay, clone) mostly find the same keys in place.
     const std::string& key = o.entries_[i].key;
     if (entries_[i].key.size() != key.size() || !same_bytes(entries_[i].key.data(), key.data(), key.size())) {
       entries_[i].key.assign(key);
+      set_signature(i);
       keys_changed = true;
     }
     assign_value(entries_[i].value, o.entries_[i].value);
@@ -434,7 +443,10 @@ void Object::assign_entries(const Object& o, AssignValue assign_value) {
   if (!keys_changed) return;
   for (size_t kept = size_; kept < entries_.size(); ++kept) {
     std::string& k = entries_[kept].key;
-    if (!k.empty() && o.find(k)) k.clear();
+    if (!k.empty() && o.find(k)) {
+      k.clear();
+      set_signature(kept);
+    }
   }
 }
 
@@ -501,16 +513,21 @@ void Value::assign_unrelated(const Value& o) {
 
 Value* Object::find(std::string_view key) {
   const size_t n = key.size();
-  if (n == 0) {
-    for (size_t i = 0; i < size_; ++i)
-      if (entries_[i].key.empty()) return &entries_[i].value;
-    return nullptr;
+  const size_t live = size_;
+  if (live == 0) return nullptr;
+  // The first kSigned entries: only those whose key digest matches are read.
+  const size_t signed_live = std::min(live, kSigned);
+  const __m128i digests = _mm_loadu_si128(reinterpret_cast<const __m128i*>(signatures_));
+  uint32_t candidates = uint32_t(_mm_movemask_epi8(_mm_cmpeq_epi8(digests, _mm_set1_epi8(char(signature(key)))))) &
+                        ((1u << signed_live) - 1);
+  for (; candidates; candidates &= candidates - 1) {
+    Entry& entry = entries_[size_t(__builtin_ctz(candidates))];
+    if (entry.key.size() == n && same_bytes(entry.key.data(), key.data(), n)) return &entry.value;
   }
-  // Size and first byte reject almost every other key before the full compare.
-  const char first = key[0];
-  for (size_t i = 0; i < size_; ++i) {
+  // Past them, size and first byte reject almost every other key before the full compare.
+  for (size_t i = kSigned; i < live; ++i) {
     const std::string& k = entries_[i].key;
-    if (k.size() == n && k[0] == first && same_bytes(k.data(), key.data(), n)) return &entries_[i].value;
+    if (k.size() == n && (n == 0 || k[0] == key[0]) && same_bytes(k.data(), key.data(), n)) return &entries_[i].value;
   }
   return nullptr;
 }
@@ -521,7 +538,10 @@ const Value* Object::find(std::string_view key) const { return const_cast<Object
 // empty or longer than 16 bytes.
 __attribute__((noinline)) Value& Object::add(std::string_view key) {
   if (Value* found = find(key)) return *found;
-  if (size_ == entries_.size()) entries_.emplace_back();
+  if (size_ == entries_.size()) {
+    entries_.emplace_back();
+    set_signature(size_);  // a copy keeps the digests of kept entries it did not take
+  }
   if (!key.empty()) {
     // A kept entry further on may hold the key (its storage, with its nested objects, suits it
     // best): it takes the first kept place, so no other entry keeps the key.
@@ -529,14 +549,21 @@ __attribute__((noinline)) Value& Object::add(std::string_view key) {
     for (size_t i = size_; i < entries_.size(); ++i) {
       const std::string& k = entries_[i].key;
       if (k.size() == key.size() && k[0] == first && same_bytes(k.data(), key.data(), key.size())) {
-        if (i != size_) std::swap(entries_[i], entries_[size_]);
+        if (i != size_) {
+          std::swap(entries_[i], entries_[size_]);
+          set_signature(i);
+          set_signature(size_);
+        }
         break;
       }
     }
   }
-  Entry& entry = entries_[size_++];
-  if (entry.key.size() != key.size() || !same_bytes(entry.key.data(), key.data(), key.size()))
+  Entry& entry = entries_[size_];
+  if (entry.key.size() != key.size() || !same_bytes(entry.key.data(), key.data(), key.size())) {
     entry.key.assign(key.data(), key.size());
+    set_signature(size_);
+  }
+  ++size_;
   entry.value.set_null();
   return entry.value;
 }
@@ -548,6 +575,7 @@ bool Object::erase(std::string_view key) {
     // Rotate the removed entry past the live ones: order kept, its storage kept for reuse.
     std::rotate(entries_.begin() + long(index), entries_.begin() + long(index) + 1,
                 entries_.begin() + long(size_));
+    for (size_t moved = index; moved < size_ && moved < kSigned; ++moved) set_signature(moved);
     --size_;
     return true;
   }

@@ -263,7 +263,9 @@ TEST(ObjectTest, LookupsFindEveryKeyAfterEraseTakeCopyAndClear) {
 
 // Adds reuse the first kept entry when it holds the key (no scan of the live ones), which is
 // only right while no two entries, live or kept, hold the same key. Random puts, erases, takes,
-// clears and copies, checked after each step against a plain list in insertion order.
+// clears and copies, checked after each step against a plain list in insertion order. Also
+// keeps find()'s key digests honest: objects grow past the 16 entries that have one, and keys
+// share a length and first and last bytes ("abc"/"axc", "k_0a"/"k_1a"), so digests collide.
 TEST(ObjectTest, RecycledEntriesNeverHoldAKeyTwice) {
   // Keys of every length class operator[]'s short compare has (1-3 bytes: "abc"/"axc" differ only
   // in the middle; 4-7; 8-16), and longer ones, which take Object::add.
@@ -271,7 +273,11 @@ TEST(ObjectTest, RecycledEntriesNeverHoldAKeyTwice) {
                                              "c",          "ab",         "ba",
                                              "abc",        "axc",        "message",
                                              "@timestamp", "x",          "user_agent_original_x",
-                                             "user_agent_original_y",    "sixteen_bytes_ab"};
+                                             "user_agent_original_y",    "sixteen_bytes_ab",
+                                             "k_0a",       "k_1a",       "k_2a",
+                                             "k_3a",       "k_4a",       "k_5a",
+                                             "k_6b",       "k_7b",       "k_8b",
+                                             "k_9b",       "k_10",       "k_11"};
   using Model = std::vector<std::pair<std::string, int64_t>>;
   auto model_find = [](Model& m, const std::string& key) {
     return std::find_if(m.begin(), m.end(), [&](const auto& kv) { return kv.first == key; });
@@ -283,12 +289,13 @@ TEST(ObjectTest, RecycledEntriesNeverHoldAKeyTwice) {
     state = state * 6364136223846793005ULL + 1442695040888963407ULL;
     return (state >> 33) % bound;
   };
-  for (int step = 0; step < 20000; ++step) {
+  size_t largest = 0;
+  for (int step = 0; step < 40000; ++step) {
     const size_t which = next(3);
     Object& o = objects[which];
     Model& m = models[which];
     const std::string& key = universe[next(universe.size())];
-    switch (next(10)) {
+    switch (next(12)) {
       case 0:
         o.clear();
         m.clear();
@@ -311,8 +318,11 @@ TEST(ObjectTest, RecycledEntriesNeverHoldAKeyTwice) {
       case 3: {
         const size_t from = next(3);
         if (from != which) {
-          if (next(2)) o = objects[from];
-          else o.assign_unrelated(objects[from]);
+          switch (next(3)) {
+            case 0: o = objects[from]; break;
+            case 1: o.assign_unrelated(objects[from]); break;
+            default: o = Object(objects[from]); break;  // a copy-constructed one, moved in
+          }
           m = models[from];
         }
         break;
@@ -326,6 +336,7 @@ TEST(ObjectTest, RecycledEntriesNeverHoldAKeyTwice) {
       }
     }
     ASSERT_EQ(o.size(), m.size()) << "step " << step;
+    largest = std::max(largest, o.size());
     size_t i = 0;
     for (const Object::Entry& entry : o) {
       ASSERT_EQ(entry.key, m[i].first) << "step " << step;
@@ -339,6 +350,7 @@ TEST(ObjectTest, RecycledEntriesNeverHoldAKeyTwice) {
       if (found) ASSERT_EQ(found->as_int(), it->second);
     }
   }
+  EXPECT_GT(largest, 16u);  // past the entries with a digest
 }
 
 TEST(ObjectTest, EqualityIgnoresOrder) {
