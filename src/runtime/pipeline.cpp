@@ -13,6 +13,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -532,6 +533,9 @@ void Pipeline::Impl::run_worker(int index) {
   std::vector<Event*> batch;
   batch.reserve(size_t(settings.batch_size));
   UnitExpander expander(batch);
+  // The batch goes through in chunks when every plugin allows (plan.h, kChunkEvents). Packed
+  // units are decoded whole (a pack pins one clock reading), so a chunk ends at a pack's end.
+  const size_t chunk = chunk_events_for(plan);
   auto delay = std::chrono::milliseconds(std::max(0, settings.batch_delay_ms));
   for (;;) {
     items.clear();
@@ -539,6 +543,7 @@ void Pipeline::Impl::run_worker(int index) {
     for (EventQueue::Item& item : items) {
       if (item.event) {
         batch.push_back(item.event);
+        if (chunk && batch.size() >= chunk) runner.process(batch);
         continue;
       }
       RawUnit* pack = item.unit;
@@ -554,6 +559,7 @@ void Pipeline::Impl::run_worker(int index) {
         }
       }
       free_raw_unit(pack);
+      if (chunk && batch.size() >= chunk) runner.process(batch);
     }
     if (!batch.empty()) runner.process(batch);
     // Looked at after the batch, not when taking it: another worker may have emptied the queue

@@ -29,6 +29,14 @@ std::vector<PlanNode> build_plan_nodes(const config::StatementList& statements, 
   return nodes;
 }
 
+size_t chunk_events_for(const Plan& plan) {
+  for (const FilterStage& stage : plan.filters)
+    if (stage.filter->needs_whole_batches()) return 0;
+  for (const OutputStage& stage : plan.outputs)
+    if (stage.output->needs_whole_batches()) return 0;
+  return kChunkEvents;
+}
+
 void Filter::filter_batch(std::span<Event* const> events, std::vector<char>& matched, FilterContext& ctx) {
   matched.assign(events.size(), 0);
   for (size_t i = 0; i < events.size(); ++i) {

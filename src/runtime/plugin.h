@@ -185,6 +185,12 @@ class Filter {
   // Called periodically and at shutdown (aggregate-like filters); may emit events.
   virtual void flush(FilterContext& ctx, bool final) { (void)ctx; (void)final; }
   virtual bool periodic_flush() const { return false; }
+  // Whether the worker must hand this filter whole batches. By default it runs a batch through
+  // the pipeline in chunks of a few dozen events (Plan::chunk_events), which keeps a chunk's
+  // events in the core's cache from decoding to output. True for filters whose cost is per
+  // call (one round trip for a batch's lookups) and for those that emit events (in chunks,
+  // emitted events would come out after their chunk, not after the whole batch).
+  virtual bool needs_whole_batches() const { return false; }
 };
 
 class Output {
@@ -202,6 +208,10 @@ class Output {
   virtual void close() {}
   // Whether write() may be called from several workers at once; if not, the runtime serializes.
   virtual bool thread_safe() const { return false; }
+  // Whether write() must see whole batches (see Filter::needs_whole_batches): true unless a
+  // write of a few dozen events costs no more per event than a whole batch's (a bulk request
+  // or an upload per call would not).
+  virtual bool needs_whole_batches() const { return true; }
 };
 
 }  // namespace sluice

@@ -1,5 +1,7 @@
 // The file input through the real binary: file input -> file output (json_lines).
 #include <gtest/gtest.h>
+
+#include <algorithm>
 #include <signal.h>
 #include <unistd.h>
 
@@ -116,6 +118,35 @@ TEST_F(FileInputCli, ReadModeWithExitAfterReadEndsByItselfWithAllLines) {
   const Value* path = file->as_object().find("path");
   ASSERT_TRUE(path && path->is_string());
   EXPECT_EQ(path->as_string().rfind(dir_.path().string() + "/in/part", 0), 0u);
+}
+
+// One worker keeps the file's order (pipeline.ordered auto) while it takes each batch through
+// in chunks (a file output and per-event filters allow them: plan.h): every line once, in order.
+TEST_F(FileInputCli, OneWorkerWritesEveryLineOnceInTheFilesOrder) {
+  fs::create_directories(dir_.path() / "in");
+  test::write_file((dir_.path() / "in" / "big.log").string(), numbered_lines(0, 5000, "line "));
+  std::string out = dir_.file("out.json");
+  std::string config = write_config("ordered.conf", "input { file {\n"
+                                                     "  path => \"" + dir_.path().string() + "/in/big.log\"\n"
+                                                     "  mode => read\n"
+                                                     "  exit_after_read => true\n"
+                                                     "  file_completed_action => log\n"
+                                                     "  file_completed_log_path => \"" + dir_.file("done.txt") + "\"\n"
+                                                     "  sincedb_path => \"" + dir_.file("sincedb") + "\"\n"
+                                                     "} }\n"
+                                                     "filter { mutate { add_field => { \"seen\" => \"yes\" } } }\n"
+                                                     "output { file { path => \"" + out + "\" codec => json_lines } }\n");
+  auto args = sluice_args(config);
+  *(std::find(args.begin(), args.end(), "-w") + 1) = "1";
+  auto result = test::run_command(args, "", 60s);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  std::vector<Value> events;
+  auto messages = output_messages(out, &events);
+  ASSERT_EQ(messages.size(), 5000u);
+  for (int i = 0; i < 5000; ++i) ASSERT_EQ(messages[size_t(i)], "line " + std::to_string(i));
+  const Value* seen = events.back().as_object().find("seen");
+  ASSERT_TRUE(seen && seen->is_string());
+  EXPECT_EQ(seen->as_string(), "yes");
 }
 
 // The last lines of a read-mode job do not wait out pipeline.batch.delay (here 10 minutes)

@@ -148,5 +148,12 @@ TEST(CloneFilterTest, ClonesIsRequired) {
   EXPECT_THROW(make_filter("clone { }"), config::ConfigError);
 }
 
+// Clone emits events: the worker must give it whole batches so that the clones still follow
+// all of the batch's originals (plan.h, chunk_events_for). Drop works event by event.
+TEST(CloneFilterTest, NeedsWholeBatchesWhileDropDoesNot) {
+  EXPECT_TRUE(make_filter("clone { clones => ['a'] }")->needs_whole_batches());
+  EXPECT_FALSE(make_filter("drop { }")->needs_whole_batches());
+}
+
 }  // namespace
 }  // namespace sluice

@@ -41,6 +41,7 @@ class DropOddFilter final : public Filter {
 
 class EmitFilter final : public Filter {
  public:
+  bool needs_whole_batches() const override { return true; }
   bool filter(Event& e, FilterContext& ctx) override {
     Event* copy = ctx.new_event();
     copy->fields() = e.fields();
@@ -75,7 +76,9 @@ struct Written {
 
 class RecordOutput final : public Output {
  public:
-  explicit RecordOutput(std::vector<Written>& out, bool fail = false) : out_(out), fail_(fail) {}
+  explicit RecordOutput(std::vector<Written>& out, bool fail = false, bool chunks = false)
+      : out_(out), fail_(fail), chunks_(chunks) {}
+  bool needs_whole_batches() const override { return !chunks_; }
   void write(std::span<Event* const> events) override {
     if (fail_) throw std::runtime_error("cannot write");
     for (const Event* e : events) {
@@ -97,6 +100,7 @@ class RecordOutput final : public Output {
  private:
   std::vector<Written>& out_;
   bool fail_;
+  bool chunks_;
 };
 
 struct CountingListener : AckListener {
@@ -116,7 +120,7 @@ struct TestPlan {
   std::vector<Written> written;
   RecordOutput* output = nullptr;
 
-  explicit TestPlan(const std::string& filters, bool failing_output = false) {
+  explicit TestPlan(const std::string& filters, bool failing_output = false, bool chunked_output = false) {
     auto cfg = config::parse_config("filter {" + filters + "}", "plan.conf");
     plan.filter_nodes = build_plan_nodes(cfg.filters, PlanNode::Kind::Filter, [&](const config::PluginBlock& b) {
       FilterStage stage;
@@ -137,7 +141,7 @@ struct TestPlan {
     });
     OutputStage out;
     out.id = "record";
-    auto record = std::make_unique<RecordOutput>(written, failing_output);
+    auto record = std::make_unique<RecordOutput>(written, failing_output, chunked_output);
     output = record.get();
     out.output = std::move(record);
     out.serial = std::make_unique<std::mutex>();
@@ -280,6 +284,36 @@ TEST(PlanExecution, EmptyBatchAndEmptyPlan) {
   auto three = make_batch(3);
   runner.process(three);
   EXPECT_EQ(t.written.size(), 3u);
+}
+
+// A batch goes through in chunks only when every filter and output takes them.
+TEST(PlanExecution, ChunksOnlyWhenEveryPluginTakesThem) {
+  EXPECT_EQ(chunk_events_for(TestPlan("p_a {} drop_odd {}", false, true).plan), kChunkEvents);
+  EXPECT_EQ(chunk_events_for(TestPlan("", false, true).plan), kChunkEvents);
+  EXPECT_EQ(chunk_events_for(TestPlan("p_a {} drop_odd {}").plan), 0u);       // the output wants whole batches
+  EXPECT_EQ(chunk_events_for(TestPlan("p_a {} emit {}", false, true).plan), 0u);  // a filter does
+  EXPECT_EQ(chunk_events_for(TestPlan("if [seq] == 1 { emit {} }", false, true).plan), 0u);  // also in a branch
+}
+
+// Chunks of one batch, one after the other, give what the whole batch gives, in order.
+TEST(PlanExecution, ChunksOfABatchKeepItsOrder) {
+  TestPlan whole("p_a {} drop_odd {} if [seq] > 40 { p_b {} }", false, true);
+  TestPlan chunked("p_a {} drop_odd {} if [seq] > 40 { p_b {} }", false, true);
+  BatchRunner whole_runner(whole.plan, whole.metrics, "whole");
+  BatchRunner chunk_runner(chunked.plan, chunked.metrics, "chunked");
+  auto batch = make_batch(125);
+  whole_runner.process(batch);
+  auto all = make_batch(125);
+  for (size_t start = 0; start < all.size(); start += kChunkEvents) {
+    std::vector<Event*> chunk(all.begin() + long(start), all.begin() + long(std::min(all.size(), start + kChunkEvents)));
+    chunk_runner.process(chunk);
+  }
+  ASSERT_EQ(chunked.written.size(), 63u);  // the even seq of 0..124
+  ASSERT_EQ(whole.written.size(), chunked.written.size());
+  for (size_t i = 0; i < whole.written.size(); ++i) {
+    EXPECT_EQ(chunked.written[i].seq, whole.written[i].seq);
+    EXPECT_EQ(chunked.written[i].path, whole.written[i].path);
+  }
 }
 
 }  // namespace

@@ -58,6 +58,8 @@ class CloneFilter : public Filter {
     // The original is not "matched": Logstash's clone decorates the clones only.
     return false;
   }
+  // The clones follow the whole batch's originals, as they always have.
+  bool needs_whole_batches() const override { return true; }
 
  private:
   std::vector<std::string> clones_;

@@ -215,6 +215,7 @@ class FileOutput : public Output {
   }
 
   bool thread_safe() const override { return true; }
+  bool needs_whole_batches() const override { return false; }
 
   void write(std::span<Event* const> events) override {
     std::unique_ptr<Encoder> encoder = acquire_encoder();

@@ -17,6 +17,7 @@ class NullOutput : public Output {
  public:
   void write(std::span<Event* const>) override {}
   bool thread_safe() const override { return true; }
+  bool needs_whole_batches() const override { return false; }
 };
 
 const RegisterOutput registration{null_schema(), [](const Options&, PluginContext&) {

@@ -74,6 +74,7 @@ class PipelineOutput final : public Output {
 
   void close() override { unregister(); }
   bool thread_safe() const override { return true; }
+  bool needs_whole_batches() const override { return false; }
 
  private:
   void unregister() {

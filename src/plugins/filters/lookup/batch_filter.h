@@ -17,6 +17,8 @@ class BatchFilter : public Filter {
     filter_batch(std::span<Event* const>(one, 1), matched, ctx);
     return matched[0] != 0;
   }
+  // One round trip per call: smaller calls would cost more of them.
+  bool needs_whole_batches() const final { return true; }
 };
 
 }  // namespace sluice::lookup
