@@ -222,6 +222,9 @@ class S3Output : public Output {
     wait_for_room();
   }
 
+  // write() only appends to the objects' buffers (parts upload by size): chunks cost no more.
+  bool needs_whole_batches() const override { return false; }
+
   void flush() override {
     if (!rotate_on_time_) return;
     auto now = std::chrono::steady_clock::now();
