@@ -66,13 +66,14 @@ class FileInputCli : public ::testing::Test {
     test::write_file(path, text);
     return path;
   }
-  // A read-mode job: `in` (file input options `input_options` added) -> json_lines file `out`.
+  // A read-mode job: `in` (file input options `input_options` added) -> `filters` -> json_lines file `out`.
   std::string read_job_config(const std::string& name, const std::string& in, const std::string& out,
-                              const std::string& input_options = "") {
+                              const std::string& input_options = "", const std::string& filters = "") {
     return write_config(name, "input { file { path => \"" + in + "\" mode => read exit_after_read => true " +
                                   input_options + " file_completed_action => log file_completed_log_path => \"" +
                                   dir_.file(name + ".completed") + "\" sincedb_path => \"" +
                                   dir_.file(name + ".sincedb") + "\" } }\n"
+                                  "filter { " + filters + " }\n"
                                   "output { file { path => \"" + out + "\" codec => json_lines } }\n");
   }
   test::TempDir dir_;
@@ -126,16 +127,8 @@ TEST_F(FileInputCli, OneWorkerWritesEveryLineOnceInTheFilesOrder) {
   fs::create_directories(dir_.path() / "in");
   test::write_file((dir_.path() / "in" / "big.log").string(), numbered_lines(0, 5000, "line "));
   std::string out = dir_.file("out.json");
-  std::string config = write_config("ordered.conf", "input { file {\n"
-                                                     "  path => \"" + dir_.path().string() + "/in/big.log\"\n"
-                                                     "  mode => read\n"
-                                                     "  exit_after_read => true\n"
-                                                     "  file_completed_action => log\n"
-                                                     "  file_completed_log_path => \"" + dir_.file("done.txt") + "\"\n"
-                                                     "  sincedb_path => \"" + dir_.file("sincedb") + "\"\n"
-                                                     "} }\n"
-                                                     "filter { mutate { add_field => { \"seen\" => \"yes\" } } }\n"
-                                                     "output { file { path => \"" + out + "\" codec => json_lines } }\n");
+  std::string config = read_job_config("ordered.conf", (dir_.path() / "in" / "big.log").string(), out, "",
+                                       "mutate { add_field => { \"seen\" => \"yes\" } }");
   auto args = sluice_args(config);
   *(std::find(args.begin(), args.end(), "-w") + 1) = "1";
   auto result = test::run_command(args, "", 60s);
