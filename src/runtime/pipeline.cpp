@@ -13,7 +13,6 @@
 #include <pthread.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <chrono>
 #include <condition_variable>
 #include <deque>

@@ -186,7 +186,7 @@ class Filter {
   virtual void flush(FilterContext& ctx, bool final) { (void)ctx; (void)final; }
   virtual bool periodic_flush() const { return false; }
   // Whether the worker must hand this filter whole batches. By default it runs a batch through
-  // the pipeline in chunks of a few dozen events (Plan::chunk_events), which keeps a chunk's
+  // the pipeline in chunks of a few dozen events (chunk_events_for, plan.h), which keeps a chunk's
   // events in the core's cache from decoding to output. True for filters whose cost is per
   // call (one round trip for a batch's lookups) and for those that emit events (in chunks,
   // emitted events would come out after their chunk, not after the whole batch).
