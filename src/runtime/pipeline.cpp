@@ -532,8 +532,9 @@ void Pipeline::Impl::run_worker(int index) {
   std::vector<Event*> batch;
   batch.reserve(size_t(settings.batch_size));
   UnitExpander expander(batch);
-  // The batch goes through in chunks when every plugin allows (plan.h, kChunkEvents). Packed
-  // units are decoded whole (a pack pins one clock reading), so a chunk ends at a pack's end.
+  // The batch goes through in chunks of up to kChunkEvents when every plugin allows (plan.h).
+  // Packed units are decoded whole (a pack pins one clock reading): a chunk that a pack would
+  // take past the limit goes through first, so the file input's 31-line packs make 31-event chunks.
   const size_t chunk = chunk_events_for(plan);
   auto delay = std::chrono::milliseconds(std::max(0, settings.batch_delay_ms));
   for (;;) {
@@ -546,6 +547,7 @@ void Pipeline::Impl::run_worker(int index) {
         continue;
       }
       RawUnit* pack = item.unit;
+      if (chunk && !batch.empty() && batch.size() + pack->unit_count() > chunk) runner.process(batch);
       event_clock::Pin pin;  // the pack's lines were read together: one creation time
       for (size_t i = 0; i < pack->unit_count(); ++i) {
         expander.start(*pack);
@@ -558,7 +560,6 @@ void Pipeline::Impl::run_worker(int index) {
         }
       }
       free_raw_unit(pack);
-      if (chunk && batch.size() >= chunk) runner.process(batch);
     }
     if (!batch.empty()) runner.process(batch);
     // Looked at after the batch, not when taking it: another worker may have emptied the queue

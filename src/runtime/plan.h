@@ -61,8 +61,8 @@ struct Plan {
   DeadLetterRouting dead_letters;
 };
 
-// How many events a worker takes through the whole pipeline (decoding, filters, outputs, free)
-// at a time: a chunk's events stay in the core's cache from stage to stage, where a whole batch
+// At most how many events a worker takes through the whole pipeline (decoding, filters, outputs,
+// free) at a time: a chunk's events stay in the core's cache from stage to stage, where a whole batch
 // of parsed events (125 apache lines take about 560 KB) would not fit and every stage would
 // fetch them again. 0 when some plugin needs whole batches (Filter/Output::needs_whole_batches):
 // then each batch goes through at once.
