@@ -1,7 +1,8 @@
 // The batch executor over a compiled plan: branches partition the batch and keep its order,
 // emitted events go through the later filters only, cancelled events are freed at once
 // (releasing their acks), decorations apply to matched and emitted events, flush passes,
-// and an output failure leaves the events unacknowledged.
+// an output failure leaves the events unacknowledged, and a batch goes through in chunks only
+// when every plugin takes them, with the same result in the same order.
 #include <gtest/gtest.h>
 
 #include <map>
